@@ -1,0 +1,6 @@
+"""csbench: score synthetic data by how well it compresses a fixed teacher into a small student."""
+
+from .generators import SampleContext, generator
+
+__version__ = "0.1.0"
+__all__ = ["generator", "SampleContext", "__version__"]

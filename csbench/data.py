@@ -1,0 +1,92 @@
+"""Real datasets as in-memory tensors: images float32 in [0, 1], shape (N, C, H, W); labels int64.
+
+Loading goes through torchvision's dataset classes so that the files on disk are exactly the ones
+torchvision downloads; offline copies (a Debian package, an existing folder) are placed where
+torchvision looks for them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .cache import atomic_path, data_root
+from .errors import DatasetMissing
+
+FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+@dataclass(frozen=True)
+class Split:
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+DATASETS: dict[str, Callable[[str, Path], Split]] = {}
+
+
+def dataset(name: str):
+    """Register a loader `(split, root) -> Split` under `name`."""
+
+    def register(loader):
+        DATASETS[name] = loader
+        return loader
+
+    return register
+
+
+def load_split(name: str, split: str, root: Path | str | None = None) -> Split:
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    if name not in DATASETS:
+        raise DatasetMissing(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name](split, Path(root) if root is not None else data_root())
+
+
+def _install_debian_fashion_mnist(raw: Path, debian_dir: Path) -> bool:
+    """Uncompress the Debian package's IDX files into torchvision's raw folder (never in place)."""
+    sources = [debian_dir / f"{name}.gz" for name in FASHION_MNIST_FILES]
+    if not all(s.is_file() for s in sources):
+        return False
+    for source, name in zip(sources, FASHION_MNIST_FILES):
+        target = raw / name
+        if target.is_file():
+            continue
+        with gzip.open(source, "rb") as src, atomic_path(target) as tmp, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return True
+
+
+@dataset("fashion-mnist")
+def load_fashion_mnist(split: str, root: Path, debian_dir: Path | None = None) -> Split:
+    from torchvision.datasets import FashionMNIST
+
+    raw = root / "FashionMNIST" / "raw"
+    have_files = all((raw / name).is_file() for name in FASHION_MNIST_FILES)
+    if not have_files:
+        have_files = _install_debian_fashion_mnist(raw, debian_dir or FASHION_MNIST_DEBIAN_DIR)
+    try:
+        ds = FashionMNIST(str(root), train=split == "train", download=not have_files)
+    except Exception as exc:  # torchvision raises URLError, RuntimeError, ... when offline
+        raise DatasetMissing(
+            f"Fashion-MNIST is not in {raw} and could not be downloaded ({type(exc).__name__}). "
+            "Get it with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or run once with "
+            "internet access so torchvision downloads it, or point CSBENCH_DATA at a folder "
+            "holding FashionMNIST/raw/."
+        ) from None
+    images = ds.data.unsqueeze(1).float().div_(255.0)
+    return Split(images=images, labels=ds.targets.long())

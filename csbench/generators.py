@@ -1,0 +1,115 @@
+"""The generator API: a Python file registers a sampling function with `@generator(...)`.
+
+A generator file is imported by path; the decorator puts a `Generator` record into `GENERATORS`.
+Its sampling function is called as `sample(n, seed, ctx)` and returns `n` samples (a float
+tensor or array in [0, 1] of shape (n, *ctx.shape)), optionally with its own labels as a second
+value, which the score ignores: the teacher labels everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .errors import GeneratorError
+
+GENERATORS: dict[str, "Generator"] = {}
+
+
+@dataclass(frozen=True)
+class SampleContext:
+    """What a generator is handed: never the test split."""
+
+    suite: str
+    shape: tuple[int, ...]
+    num_classes: int
+    directory: Path
+    device: str = "cpu"
+    train: Any = None  # the training split, only for generators declaring needs_train_data
+
+
+@dataclass(frozen=True)
+class Generator:
+    name: str
+    suites: tuple[str, ...]
+    sample: Callable[[int, int, SampleContext], Any]
+    needs_train_data: bool = False
+    description: str = ""
+    path: Path | None = field(default=None, compare=False)
+
+    def supports(self, suite: str) -> bool:
+        return "*" in self.suites or suite in self.suites
+
+
+def generator(name: str, suites: list[str] | tuple[str, ...], needs_train_data: bool = False,
+              description: str = ""):
+    """Register the decorated `sample(n, seed, ctx)` function as generator `name`."""
+
+    def register(sample):
+        if name in GENERATORS and GENERATORS[name].sample is not sample:
+            raise GeneratorError(f"generator name {name!r} is already registered")
+        GENERATORS[name] = Generator(name, tuple(suites), sample, needs_train_data,
+                                     description or (sample.__doc__ or "").strip().split("\n")[0])
+        return sample
+
+    return register
+
+
+def load_generator_file(path: Path | str) -> Generator:
+    """Import a generator file by path and return the single generator it registers."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise GeneratorError(f"generator file {path} does not exist")
+    module_name = "csbench_generator_" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    before = dict(GENERATORS)
+    for name in [n for n, g in GENERATORS.items() if g.path == path]:
+        del GENERATORS[name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except GeneratorError:
+        raise
+    except BaseException as exc:
+        GENERATORS.clear()
+        GENERATORS.update(before)
+        raise GeneratorError(f"generator file {path.name} raised on import: {type(exc).__name__}: {exc}") from None
+    new = [g for n, g in GENERATORS.items() if before.get(n) is not g]
+    if len(new) != 1:
+        raise GeneratorError(f"generator file {path.name} must register exactly one generator with "
+                             f"@csbench.generator, it registered {len(new)}")
+    registered = Generator(**{**new[0].__dict__, "path": path})
+    GENERATORS[registered.name] = registered
+    return registered
+
+
+def check_samples(samples: Any, n: int, shape: tuple[int, ...], name: str = "generator") -> torch.Tensor:
+    """Return the samples as a float32 tensor, or raise naming the first broken rule of the contract."""
+    if isinstance(samples, tuple) and len(samples) == 2:
+        samples = samples[0]
+    if isinstance(samples, np.ndarray):
+        samples = torch.from_numpy(samples)
+    if not isinstance(samples, torch.Tensor):
+        raise GeneratorError(f"{name} returned {type(samples).__name__}, expected a float tensor or array")
+    if not samples.is_floating_point():
+        raise GeneratorError(f"{name} returned dtype {samples.dtype}, expected floats in [0, 1] "
+                             "(divide uint8 images by 255)")
+    if samples.ndim >= 1 and samples.shape[0] != n:
+        raise GeneratorError(f"{name} returned {samples.shape[0]} samples, {n} were requested")
+    if tuple(samples.shape[1:]) != tuple(shape):
+        raise GeneratorError(f"{name} returned samples of shape {tuple(samples.shape[1:])}, expected {tuple(shape)}")
+    samples = samples.detach().to("cpu", torch.float32)
+    if not torch.isfinite(samples).all():
+        raise GeneratorError(f"{name} returned NaN or infinite values")
+    lo, hi = samples.min().item(), samples.max().item()
+    if lo < 0.0 or hi > 1.0:
+        raise GeneratorError(f"{name} returned values in [{lo:.3g}, {hi:.3g}], expected [0, 1]")
+    return samples.contiguous()

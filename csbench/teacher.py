@@ -1,0 +1,104 @@
+"""The fixed teacher of a suite: its training recipe, and loading its checkpoint safely."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .cache import atomic_path, sha256_file
+from .data import load_split
+from .errors import ChecksumMismatch, CsbenchError
+from .models import build_model
+from .progress import progress_bar
+from .suites import Suite
+
+
+def build_teacher(suite: Suite) -> nn.Module:
+    c, h, _ = suite.image_shape
+    return build_model(suite.teacher.architecture, c, h, suite.num_classes)
+
+
+def load_teacher(suite: Suite, path: Path | str | None = None, device: str = "cpu") -> nn.Module:
+    """Load the suite's teacher in eval mode, refusing a file whose sha256 is not the pinned one."""
+    path = Path(path) if path is not None else suite.teacher.path
+    if not path.is_file():
+        raise CsbenchError(
+            f"teacher checkpoint {path} not found; train it with "
+            f"`csbench teacher train --suite {suite.name}` and pin its sha256 in the suite"
+        )
+    digest = sha256_file(path)
+    if digest != suite.teacher.sha256:
+        raise ChecksumMismatch(
+            f"teacher checkpoint {path} has sha256 {digest[:12]}..., expected "
+            f"{suite.teacher.sha256[:12] or '(none pinned)'}...: the file is corrupt or not this suite's teacher"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = build_teacher(suite)
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise CsbenchError(f"teacher checkpoint {path} cannot be loaded: {exc}") from None
+    return model.to(device).eval()
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 2) -> torch.Tensor:
+    """Per-sample random crop (zero padding `pad`) and horizontal flip, without Python loops."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad))
+    oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+    ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+    rows = (oy[:, None] + torch.arange(h))[:, :, None]
+    cols = (ox[:, None] + torch.arange(w))[:, None, :]
+    out = padded.permute(0, 2, 3, 1)[torch.arange(n)[:, None, None], rows, cols].permute(0, 3, 1, 2)
+    flip = torch.rand(n, generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(3), out).contiguous()
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = 1024, device: str = "cpu") -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)])
+
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    return (logits.argmax(1) == labels).float().mean().item()
+
+
+def train_teacher(suite: Suite, out: Path, device: str = "cpu", epochs: int | None = None,
+                  limit: int | None = None, data_root: Path | None = None) -> tuple[str, float]:
+    """Train the suite's teacher by its recipe; write the checkpoint atomically; return (sha256, test acc)."""
+    recipe = suite.teacher.recipe
+    epochs = epochs or recipe.epochs
+    torch.manual_seed(recipe.seed)
+    gen = torch.Generator().manual_seed(recipe.seed)
+    train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
+    x, y = train.images[:limit], train.labels[:limit]
+    model = build_teacher(suite).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=recipe.max_lr, weight_decay=recipe.weight_decay)
+    steps_per_epoch = -(-len(x) // recipe.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.max_lr, total_steps=epochs * steps_per_epoch)
+    with progress_bar() as bar:
+        task = bar.add_task(f"teacher {suite.name}", total=epochs * steps_per_epoch)
+        for epoch in range(epochs):
+            model.train()
+            order = torch.randperm(len(x), generator=gen)
+            for i in range(0, len(x), recipe.batch_size):
+                idx = order[i : i + recipe.batch_size]
+                xb = augment(x[idx], gen).to(device, memory_format=torch.channels_last)
+                loss = F.cross_entropy(model(xb), y[idx].to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                bar.advance(task)
+            acc = accuracy(predict_logits(model, test.images, device=device), test.labels)
+            bar.console.print(f"epoch {epoch + 1}/{epochs}: loss {loss.item():.3f}, test accuracy {acc:.4f}")
+    buffer = io.BytesIO()
+    torch.save({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, buffer)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return sha256_file(out), acc
