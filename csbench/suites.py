@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .errors import CsbenchError
+
 TEACHER_DIR = Path(__file__).parent / "teachers"
 
 
@@ -72,7 +74,7 @@ class Suite:
     def protocol(self, name: str | None = None) -> Protocol:
         name = name or self.default_protocol
         if name not in self.protocols:
-            raise KeyError(f"suite {self.name!r} has no protocol {name!r}; it has {', '.join(self.protocols)}")
+            raise CsbenchError(f"suite {self.name!r} has no protocol {name!r}; it has {', '.join(self.protocols)}")
         return self.protocols[name]
 
 
@@ -85,8 +87,6 @@ def register_suite(suite: Suite) -> Suite:
 
 
 def get_suite(name: str) -> Suite:
-    from .errors import CsbenchError
-
     if name not in SUITES:
         raise CsbenchError(f"unknown suite {name!r}; known suites: {', '.join(sorted(SUITES))}")
     return SUITES[name]

@@ -1,0 +1,124 @@
+"""`csbench` command line: a thin layer over the library; every user error is one line, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.table import Table
+
+from . import __version__
+from .cache import home
+from .errors import CsbenchError
+from .progress import console
+from .suites import SUITES, get_suite
+
+
+def _cmd_suites(args: argparse.Namespace) -> None:
+    table = Table(title="csbench suites")
+    for column in ("suite", "dataset", "shape", "teacher", "student", "protocols (default first)"):
+        table.add_column(column)
+    for suite in SUITES.values():
+        t = suite.teacher
+        protocols = [suite.protocol()] + [p for n, p in suite.protocols.items() if n != suite.default_protocol]
+        table.add_row(
+            suite.name, suite.dataset, "x".join(map(str, suite.image_shape)),
+            f"{t.architecture} ({t.test_accuracy:.2%} test)\nsha256 {t.sha256[:12]}",
+            f"{suite.student}\n{suite.student_note}",
+            "\n".join(f"{p.name}: {p.samples} samples, {p.loss}"
+                      f"{f' T={p.temperature:g}' if p.loss == 'kd' else ''}, {p.optimizer} lr {p.lr:g} "
+                      f"{p.lr_schedule}, batch {p.batch_size}, {p.epochs} epoch(s), seeds {list(p.seeds)}"
+                      for p in protocols),
+        )
+    console.print(table)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate
+    from .results import record_path
+
+    count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
+    seeds = list(range(args.seed, args.seed + count))
+    record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,
+                      device=args.device, out_dir=args.out, teacher_path=args.teacher, data_root=args.data_dir)
+    table = Table(title=f"{record['generator']['name']} on {record['suite']} ({record['protocol']['name']} protocol)")
+    for column in ("seed", "student accuracy on samples", "on real data (reference)"):
+        table.add_column(column, justify="right")
+    for seed, raw, ref in zip(record["seeds"], record["raw_scores"], record["reference_scores"]):
+        table.add_row(str(seed), f"{raw:.4f}", f"{ref:.4f}")
+    console.print(table)
+    suite = get_suite(record["suite"])
+    path = record_path(args.out, record["suite"], record["generator"]["name"], record["protocol"]["name"],
+                       suite.default_protocol)
+    console.print(f"[bold]Compression Score {record['cs']:.4f} ± {record['cs_stderr']:.4f}[/bold] "
+                  f"(standard error over {len(record['seeds'])} seeds) in {record['timings_s']['total']:.0f} s; "
+                  f"record: {path}")
+
+
+def _cmd_teacher_train(args: argparse.Namespace) -> None:
+    from .teacher import train_teacher
+
+    suite = get_suite(args.suite)
+    out = args.out or home() / "teachers" / suite.teacher.checkpoint
+    digest, acc = train_teacher(suite, Path(out), device=args.device, epochs=args.epochs, data_root=args.data_dir)
+    console.print(f"teacher written to {out}\n  test accuracy {acc:.4f}\n  sha256 {digest}\n"
+                  f"To make it the suite's teacher, copy it to {suite.teacher.path} and pin this sha256 and "
+                  "accuracy in csbench/suites.py.")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="csbench", description=__doc__.split(":")[0] + ": score synthetic "
+                                     "data by how well a student trained on it compresses a fixed teacher.")
+    parser.add_argument("--version", action="version", version=f"csbench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("suites", help="list suites: dataset, teacher, student, protocols").set_defaults(
+        run=_cmd_suites)
+
+    ev = commands.add_parser("evaluate", help="compute the Compression Score of a generator file on a suite")
+    ev.add_argument("file", type=Path, help="generator file (registers itself with @csbench.generator)")
+    ev.add_argument("--suite", required=True)
+    ev.add_argument("--protocol", help="named protocol of the suite (default: the suite's default)")
+    ev.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    ev.add_argument("--seeds", type=_positive_int, help="number of seeds (default: the protocol's, 3)")
+    ev.add_argument("--samples", type=int, help="override the protocol's sample count (changes the protocol)")
+    ev.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ev.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/)")
+    ev.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
+    ev.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    ev.set_defaults(run=_cmd_evaluate)
+
+    teacher = commands.add_parser("teacher", help="teacher recipes").add_subparsers(dest="action", required=True)
+    train = teacher.add_parser("train", help="train a suite's teacher by its committed recipe")
+    train.add_argument("--suite", required=True)
+    train.add_argument("--out", type=Path, help="checkpoint path (default: the cache's teachers/ folder)")
+    train.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    train.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    train.add_argument("--data-dir", type=Path)
+    train.set_defaults(run=_cmd_teacher_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except CsbenchError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""One evaluation: a generator file on a suite under a protocol, written as a result record."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import platform
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from . import __version__
+from .cache import home, sha256_file
+from .compression import channel_mean, compression_score, normalize, train_student
+from .data import Split, load_split
+from .errors import GeneratorError
+from .generators import Generator, SampleContext, check_samples, load_generator_file
+from .results import read_record, record_path, write_record
+from .suites import Protocol, Suite, get_suite
+from .teacher import accuracy, load_teacher, predict_logits
+
+
+def protocol_key(suite: Suite, protocol: Protocol) -> str:
+    """Everything a reference point depends on, hashed: suite, teacher, student and protocol."""
+    blob = json.dumps({"suite": suite.name, "teacher": suite.teacher.sha256, "student": suite.student,
+                       "protocol": protocol.to_dict()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def draw_samples(gen: Generator, ctx: SampleContext, n: int, seed: int) -> torch.Tensor:
+    try:
+        out = gen.sample(n, seed, ctx)
+    except Exception as exc:
+        raise GeneratorError(f"generator {gen.name} raised while sampling: {type(exc).__name__}: {exc}") from None
+    return check_samples(out, n, ctx.shape, name=f"generator {gen.name}")
+
+
+def student_accuracy(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, samples: torch.Tensor,
+                     mean: torch.Tensor, test: Split, seed: int, device: str, timings: dict, label: str) -> float:
+    """Label `samples` with the teacher, train a student on them, return its real test accuracy."""
+    t0 = time.perf_counter()
+    logits = predict_logits(teacher, samples, device=device)
+    t1 = time.perf_counter()
+    student = train_student(suite, protocol, normalize(samples, mean), logits, seed, device, label=label)
+    t2 = time.perf_counter()
+    acc = accuracy(predict_logits(student, normalize(test.images, mean), device=device), test.labels)
+    t3 = time.perf_counter()
+    timings["labelling"] += t1 - t0
+    timings["training"] += t2 - t1
+    timings["scoring"] += t3 - t2
+    return acc
+
+
+def reference_scores(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,
+                     seeds: Sequence[int], device: str = "cpu", cache_dir: Path | None = None) -> list[float]:
+    """The protocol's accuracy on the first `samples` real training images, per seed, cached on disk."""
+    path = (cache_dir or home() / "reference") / suite.name / f"cs-{protocol_key(suite, protocol)}.json"
+    cached = read_record(path) if path.is_file() else {}
+    missing = [s for s in seeds if str(s) not in cached]
+    if missing:
+        if len(train) < protocol.samples:
+            raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
+                                 f"fewer than the protocol's {protocol.samples}")
+        real = train.images[: protocol.samples]
+        mean = channel_mean(train.images)
+        timings: dict = defaultdict(float)
+        for seed in missing:
+            cached[str(seed)] = student_accuracy(suite, protocol, teacher, real, mean, test, seed, device,
+                                                 timings, label=f"reference seed {seed}")
+        write_record(path, cached)
+    return [cached[str(s)] for s in seeds]
+
+
+def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str | None = None,
+             seeds: Sequence[int] | None = None, samples: int | None = None, device: str = "cpu",
+             out_dir: Path | str = "results", teacher_path: Path | None = None,
+             data_root: Path | None = None, protocol: Protocol | None = None, suite: Suite | None = None) -> dict:
+    """Score a generator file on a suite and write its record; returns the record.
+
+    A failure at any stage raises before anything is written, so an existing record survives.
+    """
+    started = time.perf_counter()
+    suite = suite or get_suite(suite_name)
+    protocol = protocol or suite.protocol(protocol_name)
+    if samples is not None:
+        protocol = dataclasses.replace(protocol, samples=samples)
+    seeds = list(seeds if seeds is not None else protocol.seeds)
+    gen = load_generator_file(generator_file)
+    if not gen.supports(suite.name):
+        raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
+                             f"{', '.join(gen.suites)})")
+    teacher = load_teacher(suite, teacher_path, device)
+    train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
+    t0 = time.perf_counter()
+    reference = reference_scores(suite, protocol, teacher, train, test, seeds, device)
+    timings: dict = defaultdict(float, reference=time.perf_counter() - t0)
+    mean = channel_mean(train.images)
+    ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
+                        directory=gen.path.parent, device=device, train=train if gen.needs_train_data else None)
+    raw = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        synthetic = draw_samples(gen, ctx, protocol.samples, seed)
+        timings["sampling"] += time.perf_counter() - t0
+        raw.append(student_accuracy(suite, protocol, teacher, synthetic, mean, test, seed, device, timings,
+                                    label=f"{gen.name} seed {seed}"))
+    cs, cs_stderr = compression_score(raw, reference)
+    timings["total"] = time.perf_counter() - started
+    record = {
+        "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+        "suite": suite.name,
+        "teacher": {"architecture": suite.teacher.architecture, "sha256": suite.teacher.sha256,
+                    "test_accuracy": suite.teacher.test_accuracy},
+        "student": suite.student,
+        "protocol": protocol.to_dict(),
+        "seeds": seeds,
+        "raw_scores": raw,
+        "reference_scores": reference,
+        "cs": cs,
+        "cs_stderr": cs_stderr,
+        "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
+        "csbench_version": __version__,
+        "torch_version": torch.__version__,
+        "device": device if device != "cpu" else f"cpu ({platform.processor() or platform.machine()}, "
+                                                 f"{torch.get_num_threads()} threads)",
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    write_record(record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol), record)
+    return record

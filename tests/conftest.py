@@ -1,0 +1,82 @@
+"""Shared fixtures: a tiny Fashion-MNIST in the exact IDX on-disk format, and a tiny teacher."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from csbench.suites import Protocol, TeacherRecipe, get_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATORS = ROOT / "generators"
+
+
+def write_idx_images(path: Path, images: np.ndarray) -> None:
+    n, rows, cols = images.shape
+    path.write_bytes(struct.pack(">IIII", 2051, n, rows, cols) + images.astype(np.uint8).tobytes())
+
+
+def write_idx_labels(path: Path, labels: np.ndarray) -> None:
+    path.write_bytes(struct.pack(">II", 2049, len(labels)) + labels.astype(np.uint8).tobytes())
+
+
+def class_structured_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ten classes, each a fixed blocky prototype plus pixel noise: learnable in a few steps."""
+    rng = np.random.default_rng(1234)
+    prototypes = np.kron(rng.random((10, 7, 7)), np.ones((4, 4))) * 255
+    noise = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = prototypes[labels] * 0.7 + noise.random((n, 28, 28)) * 255 * 0.3
+    return images.clip(0, 255).astype(np.uint8), labels.astype(np.uint8)
+
+
+def write_fashion_mnist(folder: Path, n_train: int = 1200, n_test: int = 300, gz: bool = False) -> Path:
+    """Write the four IDX files as torchvision (raw/) or the Debian package (.gz) stores them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
+        images, labels = class_structured_images(n, seed)
+        write_idx_images(folder / f"{prefix}-images-idx3-ubyte", images)
+        write_idx_labels(folder / f"{prefix}-labels-idx1-ubyte", labels)
+    if gz:
+        for f in list(folder.iterdir()):
+            (folder / f"{f.name}.gz").write_bytes(gzip.compress(f.read_bytes()))
+            f.unlink()
+    return folder
+
+
+TINY_PROTOCOL = Protocol(name="tiny", samples=600, optimizer="adam", lr=1e-3, batch_size=64, epochs=1,
+                         loss="l2-logits", seeds=(0, 1))
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("CSBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CSBENCH_QUIET", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    write_fashion_mnist(root / "FashionMNIST" / "raw")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_suite(tmp_path_factory, tiny_data):
+    """fashion-mnist's real records with a teacher trained for one epoch on the tiny data."""
+    from csbench.teacher import train_teacher
+
+    base = get_suite("fashion-mnist")
+    recipe = TeacherRecipe(epochs=2, batch_size=32, max_lr=3e-3, weight_decay=5e-4, augmentation="none")
+    checkpoint = tmp_path_factory.mktemp("teacher") / "teacher.pt"
+    unpinned = dataclasses.replace(base, teacher=dataclasses.replace(base.teacher, checkpoint=str(checkpoint),
+                                                                     recipe=recipe))
+    digest, acc = train_teacher(unpinned, checkpoint, data_root=tiny_data)
+    teacher = dataclasses.replace(unpinned.teacher, sha256=digest, test_accuracy=acc)
+    return dataclasses.replace(unpinned, name="tiny-fashion-mnist", teacher=teacher,
+                               protocols={"tiny": TINY_PROTOCOL}, default_protocol="tiny")

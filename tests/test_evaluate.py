@@ -1,0 +1,84 @@
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from csbench.errors import ChecksumMismatch, CsbenchError, GeneratorError
+from csbench.evaluate import evaluate
+from csbench.results import read_record, record_path
+from csbench.teacher import load_teacher
+from conftest import GENERATORS
+
+
+def run(tiny_suite, tiny_data, tmp_path, name, **kw):
+    return evaluate(GENERATORS / f"{name}.py", tiny_suite.name, suite=tiny_suite, data_root=tiny_data,
+                    out_dir=tmp_path / "results", **kw)
+
+
+def test_real_data_beats_noise_and_scores_about_one(tiny_suite, tiny_data, tmp_path):
+    real = run(tiny_suite, tiny_data, tmp_path, "real_data")
+    noise = run(tiny_suite, tiny_data, tmp_path, "uniform_noise")
+    assert real["cs"] > noise["cs"] + 0.2
+    assert 0.8 < real["cs"] < 1.2
+    assert real["reference_scores"] == noise["reference_scores"]
+
+
+def test_same_seed_gives_the_same_score(tiny_suite, tiny_data, tmp_path):
+    first = run(tiny_suite, tiny_data, tmp_path, "real_data", seeds=[3])
+    second = run(tiny_suite, tiny_data, tmp_path / "again", "real_data", seeds=[3])
+    assert first["raw_scores"] == second["raw_scores"]
+
+
+def test_record_round_trips_with_its_provenance(tiny_suite, tiny_data, tmp_path):
+    record = run(tiny_suite, tiny_data, tmp_path, "uniform_noise", seeds=[0])
+    path = record_path(tmp_path / "results", tiny_suite.name, "uniform_noise", "tiny", "tiny")
+    assert path == tmp_path / "results" / tiny_suite.name / "uniform_noise.json"
+    assert read_record(path) == json.loads(json.dumps(record))
+    assert record["teacher"]["sha256"] == tiny_suite.teacher.sha256
+    assert record["protocol"]["name"] == "tiny" and record["seeds"] == [0]
+    assert len(record["generator"]["sha256"]) == 64
+    assert set(record["timings_s"]) >= {"sampling", "labelling", "training", "scoring", "total"}
+
+
+def test_a_failing_generator_leaves_the_existing_record_intact(tiny_suite, tiny_data, tmp_path):
+    generator_file = tmp_path / "uniform_noise.py"
+    generator_file.write_text((GENERATORS / "uniform_noise.py").read_text())
+    kw = dict(suite=tiny_suite, data_root=tiny_data, out_dir=tmp_path / "results", seeds=[0])
+    evaluate(generator_file, tiny_suite.name, **kw)
+    path = tmp_path / "results" / tiny_suite.name / "uniform_noise.json"
+    before = path.read_bytes()
+    generator_file.write_text("import torch, csbench\n@csbench.generator('uniform_noise', suites=['*'])\n"
+                              "def sample(n, seed, ctx):\n    return torch.full((n, *ctx.shape), float('nan'))\n")
+    with pytest.raises(GeneratorError, match="NaN"):
+        evaluate(generator_file, tiny_suite.name, **kw)
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["uniform_noise.json"]
+
+
+def test_corrupted_teacher_fails_the_checksum(tiny_suite, tmp_path):
+    corrupt = tmp_path / "teacher.pt"
+    data = bytearray(open(tiny_suite.teacher.path, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(ChecksumMismatch, match="corrupt or not this suite's teacher"):
+        load_teacher(tiny_suite, corrupt)
+
+
+def test_missing_teacher_says_how_to_make_one(tiny_suite, tmp_path):
+    with pytest.raises(CsbenchError, match="csbench teacher train --suite tiny-fashion-mnist"):
+        load_teacher(tiny_suite, tmp_path / "absent.pt")
+
+
+def test_teacher_loads_and_predicts(tiny_suite, tiny_data):
+    from csbench.data import load_split
+    from csbench.teacher import accuracy, predict_logits
+
+    teacher = load_teacher(tiny_suite)
+    test = load_split("fashion-mnist", "test", tiny_data)
+    assert accuracy(predict_logits(teacher, test.images), test.labels) == pytest.approx(
+        tiny_suite.teacher.test_accuracy)
+
+
+def test_tiny_teacher_learned_the_fixture(tiny_suite):
+    assert tiny_suite.teacher.test_accuracy > 0.9

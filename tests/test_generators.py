@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import torch
+
+from csbench.errors import GeneratorError
+from csbench.generators import GENERATORS, check_samples, load_generator_file
+from conftest import GENERATORS as GENERATOR_DIR
+
+
+def test_loading_by_path_registers_the_generator():
+    gen = load_generator_file(GENERATOR_DIR / "uniform_noise.py")
+    assert gen.name == "uniform_noise"
+    assert GENERATORS["uniform_noise"] is gen
+    assert gen.path == (GENERATOR_DIR / "uniform_noise.py").resolve()
+    assert gen.supports("fashion-mnist") and not gen.needs_train_data
+
+
+def test_loading_the_same_file_twice_is_allowed():
+    first = load_generator_file(GENERATOR_DIR / "real_data.py")
+    second = load_generator_file(GENERATOR_DIR / "real_data.py")
+    assert first.name == second.name == "real_data" and second.needs_train_data
+
+
+def write(tmp_path, body, name="gen.py"):
+    path = tmp_path / name
+    path.write_text("import torch\nimport csbench\n" + body)
+    return path
+
+
+def test_file_that_registers_nothing_is_rejected(tmp_path):
+    with pytest.raises(GeneratorError, match="exactly one generator.*registered 0"):
+        load_generator_file(write(tmp_path, "x = 1\n"))
+
+
+def test_file_that_raises_on_import_is_named(tmp_path):
+    with pytest.raises(GeneratorError, match="gen.py raised on import: ZeroDivisionError"):
+        load_generator_file(write(tmp_path, "1 / 0\n"))
+
+
+def test_name_clash_with_another_file_is_rejected(tmp_path):
+    load_generator_file(GENERATOR_DIR / "uniform_noise.py")
+    body = "@csbench.generator('uniform_noise', suites=['*'])\ndef sample(n, seed, ctx):\n    return None\n"
+    with pytest.raises(GeneratorError, match="already registered"):
+        load_generator_file(write(tmp_path, body))
+
+
+SHAPE = (1, 4, 4)
+
+
+@pytest.mark.parametrize("samples, message", [
+    (torch.full((3, *SHAPE), float("nan")), "NaN or infinite"),
+    (torch.zeros(3, 1, 5, 5), r"shape \(1, 5, 5\)"),
+    (torch.zeros(3, *SHAPE, dtype=torch.uint8), "dtype torch.uint8"),
+    (torch.full((3, *SHAPE), 255.0), r"values in \[255, 255\]"),
+    (torch.zeros(2, *SHAPE), "returned 2 samples, 3 were requested"),
+    ([0.5] * 3, "returned list"),
+])
+def test_check_samples_names_the_broken_rule(samples, message):
+    with pytest.raises(GeneratorError, match=message):
+        check_samples(samples, 3, SHAPE)
+
+
+def test_check_samples_accepts_arrays_and_ignores_labels():
+    images = np.random.default_rng(0).random((3, *SHAPE))
+    out = check_samples((images, np.zeros(3)), 3, SHAPE)
+    assert out.dtype == torch.float32 and torch.allclose(out, torch.from_numpy(images).float())
