@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from rich.console import Console
 from rich.table import Table
 
 from . import __version__
@@ -13,6 +14,8 @@ from .cache import home
 from .errors import CsbenchError
 from .progress import console
 from .suites import SUITES, get_suite
+
+stdout = Console()
 
 
 def _cmd_suites(args: argparse.Namespace) -> None:
@@ -31,7 +34,7 @@ def _cmd_suites(args: argparse.Namespace) -> None:
                       f"{p.lr_schedule}, batch {p.batch_size}, {p.epochs} epoch(s), seeds {list(p.seeds)}"
                       for p in protocols),
         )
-    console.print(table)
+    stdout.print(table)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -47,7 +50,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         table.add_column(column, justify="right")
     for seed, raw, ref in zip(record["seeds"], record["raw_scores"], record["reference_scores"]):
         table.add_row(str(seed), f"{raw:.4f}", f"{ref:.4f}")
-    console.print(table)
+    stdout.print(table)
     suite = get_suite(record["suite"])
     path = record_path(args.out, record["suite"], record["generator"]["name"], record["protocol"]["name"],
                        suite.default_protocol)

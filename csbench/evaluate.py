@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import platform
+import resource
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -124,6 +125,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
         "cs": cs,
         "cs_stderr": cs_stderr,
         "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
+        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "csbench_version": __version__,
         "torch_version": torch.__version__,
         "device": device if device != "cpu" else f"cpu ({platform.processor() or platform.machine()}, "
