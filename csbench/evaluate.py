@@ -73,7 +73,7 @@ def reference_scores(suite: Suite, protocol: Protocol, teacher: torch.nn.Module,
         for seed in missing:
             cached[str(seed)] = student_accuracy(suite, protocol, teacher, real, mean, test, seed, device,
                                                  timings, label=f"reference seed {seed}")
-        write_record(path, cached)
+            write_record(path, cached)
     return [cached[str(s)] for s in seeds]
 
 

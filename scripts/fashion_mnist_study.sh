@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the README's fashion-mnist table: every baseline generator under both protocols.
-# Records land in ${OUT:-results}/fashion-mnist/; about 2 CPU-hours on 2 cores.
+# Records land in ${OUT:-results}/fashion-mnist/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-results}
