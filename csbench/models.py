@@ -34,8 +34,8 @@ class FeatureClassifier(nn.Module):
         return self.classifier(self.features(x))
 
 
-def _conv_bn(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+def _conv_bn(cin: int, cout: int, kernel: int = 3) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
 @architecture("cnn6")
@@ -74,3 +74,60 @@ def lenet(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
         nn.Linear(128 * side * side, 1024),
     )
     return FeatureClassifier(features, nn.Linear(1024, num_classes))
+
+
+def _mlpconv(cin: int, widths: tuple[int, ...], kernel: int) -> list[nn.Module]:
+    """One Network-in-Network block: a spatial convolution, then 1x1 convolutions (the "micro MLP")."""
+    layers = _conv_bn(cin, widths[0], kernel)
+    for a, b in zip(widths, widths[1:]):
+        layers += _conv_bn(a, b, 1)
+    return layers
+
+
+@architecture("nin")
+def nin(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
+    """Network in Network (Lin et al. 2014) as in their CIFAR-10 model, with batch norm after every convolution.
+
+    The original ends in a 1x1 convolution to class maps and global average pooling; a linear layer after
+    the pooling computes the same thing and exposes the 192-d pooled features for teacher-space metrics.
+    """
+    features = nn.Sequential(
+        *_mlpconv(in_channels, (192, 160, 96), 5),
+        nn.MaxPool2d(3, stride=2, padding=1),
+        nn.Dropout(0.5),
+        *_mlpconv(96, (192, 192, 192), 5),
+        nn.AvgPool2d(3, stride=2, padding=1),
+        nn.Dropout(0.5),
+        *_mlpconv(192, (192, 192), 3),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+    )
+    return FeatureClassifier(features, nn.Linear(192, num_classes))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with an identity (or strided 1x1) shortcut (He et al. 2016)."""
+
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+        )
+        self.shortcut = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
+            nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+@architecture("resnet18")
+def resnet18(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
+    """ResNet-18 in its CIFAR form: a 3x3 stem without max-pooling, four stages of two blocks (64-512)."""
+    layers: list[nn.Module] = _conv_bn(in_channels, 64)
+    cin = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+        cin = cout
+    features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return FeatureClassifier(features, nn.Linear(512, num_classes))
