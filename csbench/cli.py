@@ -27,7 +27,8 @@ def _cmd_suites(args: argparse.Namespace) -> None:
         protocols = [suite.protocol()] + [p for n, p in suite.protocols.items() if n != suite.default_protocol]
         table.add_row(
             suite.name, suite.dataset, "x".join(map(str, suite.image_shape)),
-            f"{t.architecture} ({t.test_accuracy:.2%} test)\nsha256 {t.sha256[:12]}",
+            f"{t.architecture} ({t.test_accuracy:.2%} test)\nsha256 {t.sha256[:12]}" if t.pinned
+            else f"{t.architecture}\nnot trained yet",
             f"{suite.student}\n{suite.student_note}",
             "\n".join(f"{p.name}: {p.samples} samples, {p.loss}"
                       f"{f' T={p.temperature:g}' if p.loss == 'kd' else ''}, {p.optimizer} lr {p.lr:g} "

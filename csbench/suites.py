@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .errors import CsbenchError
@@ -12,7 +12,11 @@ TEACHER_DIR = Path(__file__).parent / "teachers"
 
 @dataclass(frozen=True)
 class TeacherRecipe:
-    """How the committed teacher checkpoint was trained (`csbench teacher train`)."""
+    """How the committed teacher checkpoint was trained (`csbench teacher train`).
+
+    `optimizer` is "adamw" or "sgd" (Nesterov, momentum cycled by OneCycle); `crop_padding` is the zero
+    padding of the random crop.
+    """
 
     epochs: int
     batch_size: int
@@ -20,19 +24,27 @@ class TeacherRecipe:
     weight_decay: float
     augmentation: str
     seed: int = 0
+    optimizer: str = "adamw"
+    crop_padding: int = 2
 
 
 @dataclass(frozen=True)
 class TeacherSpec:
+    """A teacher whose `sha256` is "" (and `test_accuracy` None) has not been trained and pinned yet."""
+
     architecture: str
     checkpoint: str
     sha256: str
-    test_accuracy: float
+    test_accuracy: float | None
     recipe: TeacherRecipe
 
     @property
     def path(self) -> Path:
         return TEACHER_DIR / self.checkpoint
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.sha256)
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,9 @@ class Protocol:
 
 @dataclass(frozen=True)
 class Suite:
+    """`quality_samples` and `fid_reference_split`: how many samples IS and FID use, and which real split's
+    statistics FID compares against (researchers' convention: 50,000 samples against the training split)."""
+
     name: str
     dataset: str
     image_shape: tuple[int, int, int]
@@ -70,6 +85,8 @@ class Suite:
     protocols: dict[str, Protocol] = field(default_factory=dict)
     default_protocol: str = "paper"
     student_note: str = ""
+    quality_samples: int = 50_000
+    fid_reference_split: str = "train"
 
     def protocol(self, name: str | None = None) -> Protocol:
         name = name or self.default_protocol
@@ -134,5 +151,41 @@ register_suite(
         student="lenet",
         student_note="LeNet-style: conv5x5-64, ReLU, max-pool, conv5x5-128, ReLU, max-pool, FC-1024, FC-10",
         protocols={"paper": PAPER_PROTOCOL, "graded": GRADED_PROTOCOL},
+    )
+)
+
+CIFAR10_RECIPE = TeacherRecipe(epochs=60, batch_size=128, max_lr=0.1, weight_decay=5e-4, optimizer="sgd",
+                               crop_padding=4, augmentation="random crop 32x32 (zero pad 4) + horizontal flip")
+CIFAR10_STUDENT_NOTE = "LeNet-style: conv5x5-64, ReLU, max-pool, conv5x5-128, ReLU, max-pool, FC-1024, FC-10"
+
+register_suite(
+    Suite(
+        name="cifar10",
+        dataset="cifar10",
+        image_shape=(3, 32, 32),
+        num_classes=10,
+        teacher=TeacherSpec(architecture="nin", checkpoint="cifar10-nin.pt", sha256="", test_accuracy=None,
+                            recipe=CIFAR10_RECIPE),
+        student="lenet",
+        student_note=CIFAR10_STUDENT_NOTE,
+        protocols={"paper": PAPER_PROTOCOL, "graded": GRADED_PROTOCOL},
+        quality_samples=50_000,
+        fid_reference_split="train",
+    )
+)
+
+register_suite(
+    Suite(
+        name="cifar10-resnet",
+        dataset="cifar10",
+        image_shape=(3, 32, 32),
+        num_classes=10,
+        teacher=TeacherSpec(architecture="resnet18", checkpoint="cifar10-resnet18.pt", sha256="",
+                            test_accuracy=None, recipe=replace(CIFAR10_RECIPE, epochs=40)),
+        student="lenet",
+        student_note=CIFAR10_STUDENT_NOTE,
+        protocols={"paper": PAPER_PROTOCOL, "graded": GRADED_PROTOCOL},
+        quality_samples=50_000,
+        fid_reference_split="train",
     )
 )

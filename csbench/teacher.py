@@ -14,7 +14,7 @@ from .data import load_split
 from .errors import ChecksumMismatch, CsbenchError
 from .models import build_model
 from .progress import progress_bar
-from .suites import Suite
+from .suites import Suite, TeacherRecipe
 
 
 def build_teacher(suite: Suite) -> nn.Module:
@@ -26,15 +26,17 @@ def load_teacher(suite: Suite, path: Path | str | None = None, device: str = "cp
     """Load the suite's teacher in eval mode, refusing a file whose sha256 is not the pinned one."""
     path = Path(path) if path is not None else suite.teacher.path
     if not path.is_file():
-        raise CsbenchError(
-            f"teacher checkpoint {path} not found; train it with "
-            f"`csbench teacher train --suite {suite.name}` and pin its sha256 in the suite"
-        )
+        raise CsbenchError(missing_teacher_message(suite, path))
     digest = sha256_file(path)
+    if not suite.teacher.pinned:
+        raise CsbenchError(
+            f"suite {suite.name} pins no teacher sha256 yet, so {path} cannot be verified; to make it the "
+            f"suite's teacher, pin sha256 {digest} and its test accuracy in csbench/suites.py"
+        )
     if digest != suite.teacher.sha256:
         raise ChecksumMismatch(
             f"teacher checkpoint {path} has sha256 {digest[:12]}..., expected "
-            f"{suite.teacher.sha256[:12] or '(none pinned)'}...: the file is corrupt or not this suite's teacher"
+            f"{suite.teacher.sha256[:12]}...: the file is corrupt or not this suite's teacher"
         )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -43,6 +45,16 @@ def load_teacher(suite: Suite, path: Path | str | None = None, device: str = "cp
     except Exception as exc:
         raise CsbenchError(f"teacher checkpoint {path} cannot be loaded: {exc}") from None
     return model.to(device).eval()
+
+
+def missing_teacher_message(suite: Suite, path: Path) -> str:
+    """A suite whose teacher was never pinned needs the whole workflow, not just a retraining."""
+    if suite.teacher.pinned:
+        return (f"teacher checkpoint {path} not found; train it with "
+                f"`csbench teacher train --suite {suite.name}` and pin its sha256 in the suite")
+    return (f"the teacher of suite {suite.name} is not trained yet ({path} not found): train it with "
+            f"`csbench teacher train --suite {suite.name} --device cuda`, copy the checkpoint to "
+            f"{suite.teacher.path} and pin its sha256 and test accuracy in csbench/suites.py")
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 2) -> torch.Tensor:
@@ -68,9 +80,28 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return (logits.argmax(1) == labels).float().mean().item()
 
 
+def require_device(device: str) -> None:
+    """Fail in one line before any data is loaded, instead of deep inside the first `.to(device)`."""
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise CsbenchError(f"device {device!r} was asked for, but PyTorch sees no CUDA GPU on this machine")
+
+
+def build_optimizer(recipe: TeacherRecipe, params) -> torch.optim.Optimizer:
+    if recipe.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=recipe.max_lr, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=recipe.max_lr, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay)
+    raise ValueError(f"unknown teacher optimizer {recipe.optimizer!r}")
+
+
 def train_teacher(suite: Suite, out: Path, device: str = "cpu", epochs: int | None = None,
                   limit: int | None = None, data_root: Path | None = None) -> tuple[str, float]:
-    """Train the suite's teacher by its recipe; write the checkpoint atomically; return (sha256, test acc)."""
+    """Train the suite's teacher by its recipe; write the checkpoint atomically; return (sha256, test acc).
+
+    On CUDA the training steps run in float16 mixed precision with loss scaling; on the CPU in float32.
+    Test accuracy is always measured in float32, as `load_teacher` users will run the checkpoint.
+    """
+    require_device(device)
     recipe = suite.teacher.recipe
     epochs = epochs or recipe.epochs
     torch.manual_seed(recipe.seed)
@@ -78,7 +109,9 @@ def train_teacher(suite: Suite, out: Path, device: str = "cpu", epochs: int | No
     train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
     x, y = train.images[:limit], train.labels[:limit]
     model = build_teacher(suite).to(device, memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe.max_lr, weight_decay=recipe.weight_decay)
+    opt = build_optimizer(recipe, model.parameters())
+    mixed = torch.device(device).type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=mixed)
     steps_per_epoch = -(-len(x) // recipe.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.max_lr, total_steps=epochs * steps_per_epoch)
     with progress_bar() as bar:
@@ -88,11 +121,13 @@ def train_teacher(suite: Suite, out: Path, device: str = "cpu", epochs: int | No
             order = torch.randperm(len(x), generator=gen)
             for i in range(0, len(x), recipe.batch_size):
                 idx = order[i : i + recipe.batch_size]
-                xb = augment(x[idx], gen).to(device, memory_format=torch.channels_last)
-                loss = F.cross_entropy(model(xb), y[idx].to(device))
+                xb = augment(x[idx], gen, recipe.crop_padding).to(device, memory_format=torch.channels_last)
+                with torch.autocast("cuda", dtype=torch.float16, enabled=mixed):
+                    loss = F.cross_entropy(model(xb), y[idx].to(device))
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
                 sched.step()
                 bar.advance(task)
             acc = accuracy(predict_logits(model, test.images, device=device), test.labels)
