@@ -93,11 +93,16 @@ def train_student(suite: Suite, protocol: Protocol, inputs: torch.Tensor, teache
 def compression_score(raw_scores: Sequence[float], reference_scores: Sequence[float]) -> tuple[float, float]:
     """CS = mean student accuracy on the samples / mean accuracy of the same protocol on real data.
 
-    Returns (CS, standard error of CS over seeds); the reference is treated as a fixed constant.
+    Returns (CS, standard error): the delta-method error of a ratio of two independent means, so
+    that the reference's own seed noise counts too. With one seed on either side it is NaN.
     """
     raw = np.asarray(raw_scores, dtype=float)
-    ref = float(np.mean(reference_scores))
-    if ref <= 0:
+    ref = np.asarray(reference_scores, dtype=float)
+    if ref.mean() <= 0:
         raise ValueError("reference accuracy must be positive")
-    stderr = float(raw.std(ddof=1) / math.sqrt(len(raw))) if len(raw) > 1 else float("nan")
-    return float(raw.mean() / ref), stderr / ref
+    cs = float(raw.mean() / ref.mean())
+    if len(raw) < 2 or len(ref) < 2:
+        return cs, float("nan")
+    rel_raw = raw.std(ddof=1) / math.sqrt(len(raw)) / raw.mean() if raw.mean() > 0 else 0.0
+    rel_ref = ref.std(ddof=1) / math.sqrt(len(ref)) / ref.mean()
+    return cs, cs * math.sqrt(rel_raw**2 + rel_ref**2)

@@ -41,19 +41,22 @@ def draw_samples(gen: Generator, ctx: SampleContext, n: int, seed: int) -> torch
     return check_samples(out, n, ctx.shape, name=f"generator {gen.name}")
 
 
-def student_accuracy(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, samples: torch.Tensor,
-                     mean: torch.Tensor, test: Split, seed: int, device: str, timings: dict, label: str) -> float:
-    """Label `samples` with the teacher, train a student on them, return its real test accuracy."""
+def label_samples(teacher: torch.nn.Module, samples: torch.Tensor, device: str, timings: dict) -> torch.Tensor:
     t0 = time.perf_counter()
     logits = predict_logits(teacher, samples, device=device)
-    t1 = time.perf_counter()
+    timings["labelling"] += time.perf_counter() - t0
+    return logits
+
+
+def student_accuracy(suite: Suite, protocol: Protocol, samples: torch.Tensor, logits: torch.Tensor,
+                     mean: torch.Tensor, test: Split, seed: int, device: str, timings: dict, label: str) -> float:
+    """Train a student on teacher-labelled `samples`, return its accuracy on the real test split."""
+    t0 = time.perf_counter()
     student = train_student(suite, protocol, normalize(samples, mean), logits, seed, device, label=label)
-    t2 = time.perf_counter()
+    t1 = time.perf_counter()
     acc = accuracy(predict_logits(student, normalize(test.images, mean), device=device), test.labels)
-    t3 = time.perf_counter()
-    timings["labelling"] += t1 - t0
-    timings["training"] += t2 - t1
-    timings["scoring"] += t3 - t2
+    timings["training"] += t1 - t0
+    timings["scoring"] += time.perf_counter() - t1
     return acc
 
 
@@ -68,11 +71,12 @@ def reference_scores(suite: Suite, protocol: Protocol, teacher: torch.nn.Module,
             raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
                                  f"fewer than the protocol's {protocol.samples}")
         real = train.images[: protocol.samples]
-        mean = channel_mean(train.images)
         timings: dict = defaultdict(float)
+        logits = label_samples(teacher, real, device, timings)
+        mean = channel_mean(train.images)
         for seed in missing:
-            cached[str(seed)] = student_accuracy(suite, protocol, teacher, real, mean, test, seed, device,
-                                                 timings, label=f"reference seed {seed}")
+            cached[str(seed)] = student_accuracy(suite, protocol, real, logits, mean, test, seed, device, timings,
+                                                 label=f"reference seed {seed}")
             write_record(path, cached)
     return [cached[str(s)] for s in seeds]
 
@@ -108,7 +112,8 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
         t0 = time.perf_counter()
         synthetic = draw_samples(gen, ctx, protocol.samples, seed)
         timings["sampling"] += time.perf_counter() - t0
-        raw.append(student_accuracy(suite, protocol, teacher, synthetic, mean, test, seed, device, timings,
+        logits = label_samples(teacher, synthetic, device, timings)
+        raw.append(student_accuracy(suite, protocol, synthetic, logits, mean, test, seed, device, timings,
                                     label=f"{gen.name} seed {seed}"))
     cs, cs_stderr = compression_score(raw, reference)
     timings["total"] = time.perf_counter() - started

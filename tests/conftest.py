@@ -59,6 +59,18 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("CSBENCH_QUIET", "1")
 
 
+@pytest.fixture(autouse=True)
+def fresh_registry():
+    """Each test registers generators into an empty registry, as a fresh process would."""
+    from csbench.generators import GENERATORS
+
+    saved = dict(GENERATORS)
+    GENERATORS.clear()
+    yield
+    GENERATORS.clear()
+    GENERATORS.update(saved)
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")

@@ -33,7 +33,9 @@ def test_normalisation_centres_the_real_training_data_per_channel():
 
 
 def test_compression_score_is_the_ratio_of_means_with_its_standard_error():
-    cs, se = compression_score([0.6, 0.7, 0.8], [0.8, 0.8])
+    cs, se = compression_score([0.6, 0.7, 0.8], [0.7, 0.8, 0.9])
     assert cs == pytest.approx(0.875)
-    assert se == pytest.approx(0.1 / math.sqrt(3) / 0.8)
-    assert compression_score([0.8], [0.8])[0] == 1.0
+    assert se == pytest.approx(0.875 * math.sqrt((0.1 / math.sqrt(3) / 0.7) ** 2 + (0.1 / math.sqrt(3) / 0.8) ** 2))
+    cs, se = compression_score([0.8, 0.8], [0.8, 0.8])
+    assert (cs, se) == (1.0, 0.0)
+    assert math.isnan(compression_score([0.8], [0.8])[1])
