@@ -60,6 +60,24 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
                   f"record: {path}")
 
 
+def _cmd_evaluate_all(args: argparse.Namespace) -> int:
+    from .sweep import evaluate_all
+
+    count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
+    colour = {"evaluated": "green", "current": "cyan", "unsupported": "dim", "failed": "red"}
+    outcomes = evaluate_all(
+        args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol,
+        seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
+        teacher_path=args.teacher, data_root=args.data_dir,
+        on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {o.detail}",
+                                           highlight=False, soft_wrap=True),
+    )
+    failed = sum(o.status == "failed" for o in outcomes)
+    console.print(f"{len(outcomes)} generator files: " + ", ".join(
+        f"{sum(o.status == s for o in outcomes)} {s}" for s in colour))
+    return 1 if failed else 0
+
+
 def _cmd_teacher_train(args: argparse.Namespace) -> None:
     from .teacher import train_teacher
 
@@ -78,6 +96,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite", required=True)
+    parser.add_argument("--protocol", help="named protocol of the suite (default: the suite's default)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--seeds", type=_positive_int, help="number of seeds (default: the protocol's, 3)")
+    parser.add_argument("--samples", type=int, help="override the protocol's sample count (changes the protocol)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/)")
+    parser.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
+    parser.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csbench", description=__doc__.split(":")[0] + ": score synthetic "
                                      "data by how well a student trained on it compresses a fixed teacher.")
@@ -89,16 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = commands.add_parser("evaluate", help="compute the Compression Score of a generator file on a suite")
     ev.add_argument("file", type=Path, help="generator file (registers itself with @csbench.generator)")
-    ev.add_argument("--suite", required=True)
-    ev.add_argument("--protocol", help="named protocol of the suite (default: the suite's default)")
-    ev.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    ev.add_argument("--seeds", type=_positive_int, help="number of seeds (default: the protocol's, 3)")
-    ev.add_argument("--samples", type=int, help="override the protocol's sample count (changes the protocol)")
-    ev.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ev.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/)")
-    ev.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
-    ev.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    _add_evaluation_options(ev)
     ev.set_defaults(run=_cmd_evaluate)
+
+    sweep = commands.add_parser("evaluate-all", help="evaluate every generator file that declares the suite, "
+                                "skipping those whose record is current")
+    sweep.add_argument("--generators", type=Path, default=Path("generators"), help="folder of generator files")
+    _add_evaluation_options(sweep)
+    sweep.set_defaults(run=_cmd_evaluate_all)
 
     teacher = commands.add_parser("teacher", help="teacher recipes").add_subparsers(dest="action", required=True)
     train = teacher.add_parser("train", help="train a suite's teacher by its committed recipe")
@@ -114,14 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        status = args.run(args)
     except CsbenchError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

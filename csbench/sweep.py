@@ -1,0 +1,73 @@
+"""Evaluate every registered generator of a suite, skipping those whose record is current.
+
+One failing generator is reported in one line and the sweep goes on; records of others are untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .cache import sha256_file
+from .errors import CsbenchError
+from .evaluate import evaluate
+from .generators import load_generator_file
+from .results import read_record, record_path
+from .suites import Protocol, Suite, get_suite
+
+
+@dataclass(frozen=True)
+class Outcome:
+    file: Path
+    status: str  # "evaluated", "current", "unsupported" or "failed"
+    detail: str = ""
+
+
+def generator_files(directory: Path | str) -> list[Path]:
+    """Every generator file below `directory`; files and folders starting with "_" are helpers, not generators."""
+    root = Path(directory)
+    return sorted(p for p in root.rglob("*.py") if not any(part.startswith("_") for part in p.relative_to(root).parts))
+
+
+def _normalised(value) -> object:
+    return json.loads(json.dumps(value))
+
+
+def is_current(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol, seeds: Sequence[int]) -> bool:
+    """A record is current when the generator file, teacher, protocol and seeds are all the ones asked for."""
+    return (record.get("generator", {}).get("sha256") == generator_sha256
+            and record.get("teacher", {}).get("sha256") == suite.teacher.sha256
+            and record.get("protocol") == _normalised(protocol.to_dict())
+            and record.get("seeds") == list(seeds))
+
+
+def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, out_dir: Path | str = "results",
+                 protocol_name: str | None = None, seeds: Sequence[int] | None = None, samples: int | None = None,
+                 on_outcome: Callable[[Outcome], None] = lambda outcome: None, **evaluate_kwargs) -> list[Outcome]:
+    suite = evaluate_kwargs.pop("suite", None) or get_suite(suite_name)
+    protocol = suite.protocol(protocol_name)
+    if samples is not None:
+        protocol = dataclasses.replace(protocol, samples=samples)
+    seeds = list(seeds if seeds is not None else protocol.seeds)
+    outcomes = []
+    for path in generator_files(generator_dir):
+        try:
+            gen = load_generator_file(path)
+            if not gen.supports(suite.name):
+                outcome = Outcome(path, "unsupported")
+            else:
+                existing = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
+                if existing.is_file() and is_current(read_record(existing), sha256_file(path), suite, protocol, seeds):
+                    outcome = Outcome(path, "current", existing.name)
+                else:
+                    record = evaluate(path, suite.name, protocol=protocol, seeds=seeds, out_dir=out_dir, suite=suite,
+                                      **evaluate_kwargs)
+                    outcome = Outcome(path, "evaluated", f"CS {record['cs']:.4f} ± {record['cs_stderr']:.4f}")
+        except CsbenchError as exc:
+            outcome = Outcome(path, "failed", str(exc))
+        on_outcome(outcome)
+        outcomes.append(outcome)
+    return outcomes
