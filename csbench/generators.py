@@ -91,8 +91,12 @@ def load_generator_file(path: Path | str) -> Generator:
     return registered
 
 
-def check_samples(samples: Any, n: int, shape: tuple[int, ...], name: str = "generator") -> torch.Tensor:
-    """Return the samples as a float32 tensor, or raise naming the first broken rule of the contract."""
+def check_samples(samples: Any, n: int, shape: tuple[int, ...], name: str = "generator",
+                  value_range: tuple[float, float] | None = (0.0, 1.0)) -> torch.Tensor:
+    """Return the samples as a float32 tensor, or raise naming the first broken rule of the contract.
+
+    `value_range` is (0, 1) for images; None for standardised table rows, which have no fixed range.
+    """
     if isinstance(samples, tuple) and len(samples) == 2:
         samples = samples[0]
     if isinstance(samples, np.ndarray):
@@ -100,8 +104,8 @@ def check_samples(samples: Any, n: int, shape: tuple[int, ...], name: str = "gen
     if not isinstance(samples, torch.Tensor):
         raise GeneratorError(f"{name} returned {type(samples).__name__}, expected a float tensor or array")
     if not samples.is_floating_point():
-        raise GeneratorError(f"{name} returned dtype {samples.dtype}, expected floats in [0, 1] "
-                             "(divide uint8 images by 255)")
+        raise GeneratorError(f"{name} returned dtype {samples.dtype}, expected floats"
+                             + (" in [0, 1] (divide uint8 images by 255)" if value_range == (0.0, 1.0) else ""))
     if samples.ndim >= 1 and samples.shape[0] != n:
         raise GeneratorError(f"{name} returned {samples.shape[0]} samples, {n} were requested")
     if tuple(samples.shape[1:]) != tuple(shape):
@@ -109,7 +113,9 @@ def check_samples(samples: Any, n: int, shape: tuple[int, ...], name: str = "gen
     samples = samples.detach().to("cpu", torch.float32)
     if not torch.isfinite(samples).all():
         raise GeneratorError(f"{name} returned NaN or infinite values")
-    lo, hi = samples.min().item(), samples.max().item()
-    if lo < 0.0 or hi > 1.0:
-        raise GeneratorError(f"{name} returned values in [{lo:.3g}, {hi:.3g}], expected [0, 1]")
+    if value_range is not None:
+        lo, hi = samples.min().item(), samples.max().item()
+        if lo < value_range[0] or hi > value_range[1]:
+            raise GeneratorError(f"{name} returned values in [{lo:.3g}, {hi:.3g}], "
+                                 f"expected [{value_range[0]:g}, {value_range[1]:g}]")
     return samples.contiguous()
