@@ -64,3 +64,21 @@ def test_check_samples_accepts_arrays_and_ignores_labels():
     images = np.random.default_rng(0).random((3, *SHAPE))
     out = check_samples((images, np.zeros(3)), 3, SHAPE)
     assert out.dtype == torch.float32 and torch.allclose(out, torch.from_numpy(images).float())
+
+
+SHIPPED = sorted(p for p in GENERATOR_DIR.glob("*.py") if not p.name.startswith("_"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_generator_keeps_the_contract(path):
+    from csbench.data import Split
+    from csbench.generators import SampleContext
+
+    gen = load_generator_file(path)
+    rng = torch.Generator().manual_seed(0)
+    train = Split(torch.rand(200, 1, 28, 28, generator=rng), torch.arange(200) % 10)
+    ctx = SampleContext("fashion-mnist", (1, 28, 28), 10, path.parent, train=train if gen.needs_train_data else None)
+    first = check_samples(gen.sample(30, 5, ctx), 30, ctx.shape, name=gen.name)
+    again = check_samples(gen.sample(30, 5, ctx), 30, ctx.shape, name=gen.name)
+    other = check_samples(gen.sample(30, 6, ctx), 30, ctx.shape, name=gen.name)
+    assert torch.equal(first, again) and not torch.equal(first, other)
