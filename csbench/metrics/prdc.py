@@ -1,0 +1,48 @@
+"""Precision, recall, density and coverage (Naeem et al. 2020) on k-nearest-neighbour balls.
+
+Each real sample's ball reaches its k-th nearest real neighbour. Precision: share of fake samples inside
+some real ball (fidelity). Recall: share of real samples inside some fake sample's ball, built the same way
+among the fakes (diversity). Density: mean number of real balls holding a fake sample, over k (can exceed
+1). Coverage: share of real balls holding at least one fake sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def _as_tensor(x) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x), dtype=torch.float64)
+
+
+def knn_radii(x: torch.Tensor, k: int, chunk: int = 1024) -> torch.Tensor:
+    """Distance of every row to its k-th nearest other row (the row itself is the nearest, at 0)."""
+    return torch.cat([torch.cdist(x[i : i + chunk], x).topk(k + 1, dim=1, largest=False).values[:, -1]
+                      for i in range(0, len(x), chunk)])
+
+
+def prdc(real, fake, k: int = 5, chunk: int = 1024) -> dict[str, float]:
+    """The four numbers; distances are Euclidean, computed `chunk` real rows at a time to bound memory."""
+    r, f = _as_tensor(real), _as_tensor(fake)
+    if r.ndim != 2 or f.ndim != 2 or r.shape[1] != f.shape[1]:
+        raise ValueError(f"features must be two (n, d) arrays of the same d, not shapes {tuple(r.shape)} and "
+                         f"{tuple(f.shape)}")
+    if min(len(r), len(f)) <= k:
+        raise ValueError(f"precision/recall need more than k={k} samples per set, got {len(r)} and {len(f)}")
+    real_radii, fake_radii = knn_radii(r, k, chunk), knn_radii(f, k, chunk)
+    balls_per_fake = torch.zeros(len(f), dtype=torch.long)
+    real_recalled = torch.zeros(len(r), dtype=torch.bool)
+    real_covered = torch.zeros(len(r), dtype=torch.bool)
+    for i in range(0, len(r), chunk):
+        d = torch.cdist(r[i : i + chunk], f)
+        inside_real = d < real_radii[i : i + chunk, None]
+        balls_per_fake += inside_real.sum(0)
+        real_recalled[i : i + chunk] = (d < fake_radii[None, :]).any(1)
+        real_covered[i : i + chunk] = inside_real.any(1)
+    return {
+        "precision": (balls_per_fake > 0).double().mean().item(),
+        "recall": real_recalled.double().mean().item(),
+        "density": balls_per_fake.double().mean().item() / k,
+        "coverage": real_covered.double().mean().item(),
+    }
