@@ -45,19 +45,38 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
     seeds = list(range(args.seed, args.seed + count))
     record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,
-                      device=args.device, out_dir=args.out, teacher_path=args.teacher, data_root=args.data_dir)
+                      device=args.device, out_dir=args.out, teacher_path=args.teacher, data_root=args.data_dir,
+                      inception=not args.no_inception, inception_weights=args.inception_weights)
     table = Table(title=f"{record['generator']['name']} on {record['suite']} ({record['protocol']['name']} protocol)")
     for column in ("seed", "student accuracy on samples", "on real data (reference)"):
         table.add_column(column, justify="right")
     for seed, raw, ref in zip(record["seeds"], record["raw_scores"], record["reference_scores"]):
         table.add_row(str(seed), f"{raw:.4f}", f"{ref:.4f}")
     stdout.print(table)
+    _print_metrics(record["metrics"])
     suite = get_suite(record["suite"])
     path = record_path(args.out, record["suite"], record["generator"]["name"], record["protocol"]["name"],
                        suite.default_protocol)
     console.print(f"[bold]Compression Score {record['cs']:.4f} ± {record['cs_stderr']:.4f}[/bold] "
                   f"(standard error over {len(record['seeds'])} seeds) in {record['timings_s']['total']:.0f} s; "
                   f"record: {path}")
+
+
+def _print_metrics(metrics: dict) -> None:
+    """One row per feature space, named by it: teacher-FID and Inception FID are different numbers."""
+    table = Table(title="sample quality of the first seed's samples, per feature space")
+    names = ("is", "fid", "kid", "precision", "recall", "density", "coverage", "class_entropy", "mean_confidence")
+    for column in ("feature space", "N", "IS", "FID", "KID", "precision", "recall", "density", "coverage",
+                   "class entropy", "confidence"):
+        table.add_column(column, justify="right")
+    for family, values in metrics.items():
+        if "unavailable" not in values:
+            table.add_row(family, f"{values['n']} ({values['n_pairwise']})",
+                          *(f"{values[name]:.4g}" for name in names))
+    stdout.print(table)
+    for family, values in metrics.items():
+        if "unavailable" in values:
+            console.print(f"{family} metrics unavailable: {values['unavailable']}", highlight=False, soft_wrap=True)
 
 
 def _cmd_evaluate_all(args: argparse.Namespace) -> int:
@@ -68,7 +87,8 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
     outcomes = evaluate_all(
         args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol,
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
-        teacher_path=args.teacher, data_root=args.data_dir,
+        teacher_path=args.teacher, data_root=args.data_dir, inception=not args.no_inception,
+        inception_weights=args.inception_weights,
         on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {o.detail}",
                                            highlight=False, soft_wrap=True),
     )
@@ -106,6 +126,10 @@ def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/)")
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
     parser.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pytorch-fid's Inception weights "
+                        "(default: torch hub's cache, downloaded there when missing)")
+    parser.add_argument("--no-inception", action="store_true", help="skip the Inception-space metrics (the "
+                        "teacher-space ones are always computed)")
 
 
 def build_parser() -> argparse.ArgumentParser:

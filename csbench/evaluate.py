@@ -21,6 +21,7 @@ from .compression import channel_mean, compression_score, normalize, train_stude
 from .data import Split, load_split
 from .errors import GeneratorError
 from .generators import Generator, SampleContext, check_samples, load_generator_file
+from .quality import feature_spaces, sample_quality
 from .results import read_record, record_path, write_record
 from .suites import Protocol, Suite, get_suite
 from .teacher import accuracy, load_teacher, predict_logits
@@ -84,8 +85,12 @@ def reference_scores(suite: Suite, protocol: Protocol, teacher: torch.nn.Module,
 def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str | None = None,
              seeds: Sequence[int] | None = None, samples: int | None = None, device: str = "cpu",
              out_dir: Path | str = "results", teacher_path: Path | None = None,
-             data_root: Path | None = None, protocol: Protocol | None = None, suite: Suite | None = None) -> dict:
+             data_root: Path | None = None, protocol: Protocol | None = None, suite: Suite | None = None,
+             inception: bool = True, inception_weights: Path | None = None) -> dict:
     """Score a generator file on a suite and write its record; returns the record.
+
+    The first seed's samples also get the sample-quality metrics (csbench.quality) in the teacher's and,
+    unless `inception` is False or its weights cannot be had, Inception's feature space.
 
     A failure at any stage raises before anything is written, so an existing record survives.
     """
@@ -100,6 +105,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
         raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
     teacher = load_teacher(suite, teacher_path, device)
+    spaces = feature_spaces(suite, teacher, inception, inception_weights)
     train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
     t0 = time.perf_counter()
     reference = reference_scores(suite, protocol, teacher, train, test, seeds, device)
@@ -115,6 +121,8 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
         logits = label_samples(teacher, synthetic, device, timings)
         raw.append(student_accuracy(suite, protocol, synthetic, logits, mean, test, seed, device, timings,
                                     label=f"{gen.name} seed {seed}"))
+        if seed == seeds[0]:
+            metrics = sample_quality(suite, spaces, synthetic, {"train": train, "test": test}, device, timings)
     cs, cs_stderr = compression_score(raw, reference)
     timings["total"] = time.perf_counter() - started
     record = {
@@ -129,6 +137,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
         "reference_scores": reference,
         "cs": cs,
         "cs_stderr": cs_stderr,
+        "metrics": metrics,
         "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
         "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "csbench_version": __version__,

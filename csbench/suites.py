@@ -74,7 +74,9 @@ class Protocol:
 @dataclass(frozen=True)
 class Suite:
     """`quality_samples` and `fid_reference_split`: how many samples IS and FID use, and which real split's
-    statistics FID compares against (researchers' convention: 50,000 samples against the training split)."""
+    statistics FID compares against (researchers' convention: 50,000 samples against the training split).
+    `prdc_samples`: how many of them KID and precision/recall/density/coverage use, since the pairwise
+    distances cost N² (Naeem et al. use 10,000)."""
 
     name: str
     dataset: str
@@ -87,6 +89,7 @@ class Suite:
     student_note: str = ""
     quality_samples: int = 50_000
     fid_reference_split: str = "train"
+    prdc_samples: int = 10_000
 
     def protocol(self, name: str | None = None) -> Protocol:
         name = name or self.default_protocol

@@ -60,6 +60,15 @@ def isolated_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def offline_inception(tmp_path, monkeypatch):
+    """An empty torch hub cache and a download that is refused at once: no test fetches or runs real Inception."""
+    import csbench.features
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(csbench.features, "INCEPTION_URL", "http://127.0.0.1:9/" + csbench.features.INCEPTION_FILE)
+
+
+@pytest.fixture(autouse=True)
 def fresh_registry():
     """Each test registers generators into an empty registry, as a fresh process would."""
     from csbench.generators import GENERATORS

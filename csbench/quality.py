@@ -1,0 +1,115 @@
+"""Sample-quality metrics beside the Compression Score, in each feature space ("teacher" and "inception").
+
+The real side of every comparison (FID statistics, features for KID and PRDC) is computed once per suite,
+reference split, network and sample count, and cached under `<home>/reference/<suite>/`.
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .cache import atomic_path, home
+from .data import Split
+from .features import FeatureSpace, InceptionUnavailable, extract, inception_space, teacher_space
+from .metrics import class_statistics, frechet_distance, inception_score, kid, prdc, statistics
+from .suites import Suite
+
+PRDC_K = 5
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Mean and covariance of the first n real images' features, and the features of the first m of them."""
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    features: np.ndarray
+
+
+def reference_path(suite: Suite, space: FeatureSpace, split: str, n: int, m: int) -> Path:
+    return home() / "reference" / suite.name / f"{space.name}-{split}-{space.network_sha256[:16]}-n{n}-m{m}.npz"
+
+
+def real_reference(suite: Suite, space: FeatureSpace, split_name: str, split: Split, n: int, m: int,
+                   device: str = "cpu") -> Reference:
+    path = reference_path(suite, space, split_name, n, m)
+    if path.is_file():
+        try:
+            with np.load(path) as cached:
+                return Reference(cached["mu"], cached["sigma"], cached["features"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass  # a damaged cache file is recomputed and replaced
+    features, _ = extract(space, split.images[:n], device, label=f"(real {split_name}, once)")
+    mu, sigma = statistics(features)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, mu=mu, sigma=sigma, features=features[:m])
+    return Reference(mu, sigma, features[:m])
+
+
+def space_metrics(space: FeatureSpace, samples: torch.Tensor, reference: Reference, n: int, m: int,
+                  device: str, timings: dict) -> dict:
+    """Every metric of the first n samples against the reference; `timings` gets the seconds of each."""
+    key = f"metrics.{space.name}"
+    t0 = time.perf_counter()
+    features, probs = extract(space, samples[:n], device, label="(samples)")
+    t1 = time.perf_counter()
+    is_mean, is_std = inception_score(probs)
+    classes = class_statistics(probs)
+    if not space.suite_classes:
+        del classes["class_shares"]
+    t2 = time.perf_counter()
+    fid = frechet_distance(statistics(features), (reference.mu, reference.sigma))
+    t3 = time.perf_counter()
+    kid_mean, kid_std = kid(reference.features, features[:m])
+    t4 = time.perf_counter()
+    manifold = prdc(reference.features, features[:m], k=PRDC_K)
+    t5 = time.perf_counter()
+    for name, seconds in (("features", t1 - t0), ("is", t2 - t1), ("fid", t3 - t2), ("kid", t4 - t3),
+                          ("prdc", t5 - t4)):
+        timings[f"{key}.{name}"] += seconds
+    return {"features": space.description, "network_sha256": space.network_sha256, "n": n, "n_pairwise": m,
+            "is": is_mean, "is_std": is_std, **classes, "fid": fid, "kid": kid_mean, "kid_std": kid_std,
+            **manifold, "k": PRDC_K}
+
+
+def feature_spaces(suite: Suite, teacher: nn.Module, inception: bool = True,
+                   inception_weights: Path | None = None) -> dict[str, FeatureSpace | str]:
+    """Both families; where Inception cannot be had, the one-line reason stands in its place.
+
+    Loaded before any long work, so that a wrong `inception_weights` file fails at once.
+    """
+    spaces: dict[str, FeatureSpace | str] = {"teacher": teacher_space(suite, teacher)}
+    if not inception:
+        spaces["inception"] = "not asked for (--no-inception)"
+        return spaces
+    try:
+        spaces["inception"] = inception_space(inception_weights)
+    except InceptionUnavailable as exc:
+        spaces["inception"] = str(exc)
+    return spaces
+
+
+def sample_quality(suite: Suite, spaces: dict[str, FeatureSpace | str], samples: torch.Tensor,
+                   splits: dict[str, Split], device: str, timings: dict) -> dict:
+    """The "metrics" entry of a record: for each family its numbers and the sample counts they rest on."""
+    split = splits[suite.fid_reference_split]
+    n = min(suite.quality_samples, len(samples), len(split))
+    m = min(suite.prdc_samples, n)
+    out = {}
+    for name, space in spaces.items():
+        if isinstance(space, str):
+            out[name] = {"unavailable": space}
+            continue
+        t0 = time.perf_counter()
+        reference = real_reference(suite, space, suite.fid_reference_split, split, n, m, device)
+        timings[f"metrics.{name}.reference"] += time.perf_counter() - t0
+        out[name] = {**space_metrics(space, samples, reference, n, m, device, timings),
+                     "reference_split": suite.fid_reference_split}
+    return out

@@ -1,0 +1,146 @@
+import dataclasses
+from collections import defaultdict
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from pytorch_fid import inception as fid_inception
+
+from csbench import features
+from csbench.cache import sha256_file
+from csbench.cli import main
+from csbench.data import load_split
+from csbench.errors import CsbenchError
+from csbench.evaluate import evaluate
+from csbench.features import default_inception_path, extract, inception_space, teacher_space
+from csbench.quality import feature_spaces, real_reference, reference_path, sample_quality
+from csbench.results import read_record
+from csbench.teacher import load_teacher
+from conftest import GENERATORS
+
+
+def random_fid_inception_state() -> dict:
+    """pytorch-fid's FID Inception structure (as in its fid_inception_v3), randomly initialised."""
+    net = torchvision.models.inception_v3(num_classes=1008, aux_logits=False, weights=None, init_weights=False)
+    net.Mixed_5b = fid_inception.FIDInceptionA(192, pool_features=32)
+    net.Mixed_5c = fid_inception.FIDInceptionA(256, pool_features=64)
+    net.Mixed_5d = fid_inception.FIDInceptionA(288, pool_features=64)
+    net.Mixed_6b = fid_inception.FIDInceptionC(768, channels_7x7=128)
+    net.Mixed_6c = fid_inception.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6d = fid_inception.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6e = fid_inception.FIDInceptionC(768, channels_7x7=192)
+    net.Mixed_7b = fid_inception.FIDInceptionE_1(1280)
+    net.Mixed_7c = fid_inception.FIDInceptionE_2(2048)
+    return net.state_dict()
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("inception") / "random-inception.pth"
+    torch.save(random_fid_inception_state(), path)
+    return path
+
+
+def test_missing_weights_make_inception_unavailable_in_one_line(tiny_suite):
+    spaces = feature_spaces(tiny_suite, load_teacher(tiny_suite))
+    reason = spaces["inception"]
+    assert isinstance(reason, str) and "\n" not in reason
+    assert "could not be downloaded (URLError)" in reason and str(default_inception_path()) in reason
+    assert f"download {features.INCEPTION_URL} to" in reason and "--inception-weights" in reason
+    assert fid_inception.FID_WEIGHTS_URL.endswith("/" + features.INCEPTION_FILE)  # the URL the fixture refuses
+    assert spaces["teacher"].name == "teacher" and not default_inception_path().exists()
+
+
+def test_a_cached_file_of_the_wrong_sha256_is_not_used(tiny_suite, weights_file):
+    default_inception_path().parent.mkdir(parents=True)
+    default_inception_path().write_bytes(weights_file.read_bytes())
+    reason = feature_spaces(tiny_suite, load_teacher(tiny_suite))["inception"]
+    assert f"not pytorch-fid's {features.INCEPTION_SHA256_PREFIX}" in reason and "delete it" in reason
+
+
+def test_an_explicit_missing_or_foreign_file_is_an_error(tmp_path):
+    with pytest.raises(CsbenchError, match="absent.pth not found; download http"):
+        inception_space(tmp_path / "absent.pth")
+    torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "foreign.pth")
+    with pytest.raises(CsbenchError, match="not a state dict of pytorch-fid's Inception"):
+        inception_space(tmp_path / "foreign.pth")
+    state = random_fid_inception_state()
+    del state["Mixed_7c.branch_pool.conv.weight"]
+    torch.save(state, tmp_path / "partial.pth")
+    with pytest.raises(CsbenchError, match="do not fit pytorch-fid's InceptionV3: .*Missing key"):
+        inception_space(tmp_path / "partial.pth")
+
+
+def test_inception_space_from_a_weights_file_matches_pytorch_fid(weights_file, monkeypatch):
+    space = inception_space(weights_file)
+    assert space.name == "inception" and space.network_sha256 == sha256_file(weights_file)
+    grey = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    feats, probs = extract(space, grey)
+    assert feats.shape == (2, 2048) and probs.shape == (2, 1008)
+    assert np.allclose(probs.sum(1), 1.0)
+    # pytorch-fid's own network, loaded its own way, on the channel-repeated image.
+    state = torch.load(weights_file, weights_only=True)
+    monkeypatch.setattr(fid_inception, "load_state_dict_from_url", lambda *a, **kw: state)
+    reference = fid_inception.InceptionV3([3]).eval()
+    with torch.no_grad():
+        expected = reference(grey.repeat(1, 3, 1, 1))[0].flatten(1)
+        logits = expected @ state["fc.weight"].T
+    assert np.allclose(feats, expected.numpy(), atol=1e-5)
+    assert np.allclose(probs, torch.softmax(logits.double(), 1).numpy(), atol=1e-6)
+
+
+def test_teacher_metrics_rank_real_images_above_noise(tiny_suite, tiny_data):
+    suite = dataclasses.replace(tiny_suite, quality_samples=300, prdc_samples=300)
+    splits = {s: load_split("fashion-mnist", s, tiny_data) for s in ("train", "test")}
+    spaces = {"teacher": teacher_space(suite, load_teacher(suite)), "inception": "no weights"}
+    timings = defaultdict(float)
+    real = sample_quality(suite, spaces, splits["test"].images, splits, "cpu", timings)
+    noise = sample_quality(suite, spaces, torch.rand(300, 1, 28, 28), splits, "cpu", timings)
+    assert real["inception"] == {"unavailable": "no weights"}
+    r, z = real["teacher"], noise["teacher"]
+    assert r["n"] == 300 and r["reference_split"] == "train" and len(r["class_shares"]) == 10
+    assert r["fid"] < z["fid"] / 5 and r["kid"] < z["kid"] / 5
+    assert r["precision"] > 0.8 and r["recall"] > 0.8 and r["coverage"] > 0.8
+    assert z["precision"] < 0.2 and z["coverage"] < 0.2
+    assert r["is"] > 8 and r["class_entropy"] > 0.99 * np.log(10)  # ten balanced, well-separated classes
+    assert z["class_entropy"] < r["class_entropy"]
+    assert {f"metrics.teacher.{k}" for k in ("reference", "features", "is", "fid", "kid", "prdc")} <= set(timings)
+
+
+def test_reference_is_cached_by_suite_split_network_and_count(tiny_suite, tiny_data):
+    space = teacher_space(tiny_suite, load_teacher(tiny_suite))
+    train = load_split("fashion-mnist", "train", tiny_data)
+    first = real_reference(tiny_suite, space, "train", train, 200, 50)
+    path = reference_path(tiny_suite, space, "train", 200, 50)
+    assert path.parts[-3:] == ("reference", "tiny-fashion-mnist",
+                               f"teacher-train-{tiny_suite.teacher.sha256[:16]}-n200-m50.npz")
+    assert first.features.shape == (50, 128) and first.sigma.shape == (128, 128)
+    stamp = path.stat().st_mtime_ns
+    again = real_reference(tiny_suite, space, "train", train, 200, 50)
+    assert path.stat().st_mtime_ns == stamp and np.array_equal(again.sigma, first.sigma)
+    path.write_bytes(b"damaged")
+    repaired = real_reference(tiny_suite, space, "train", train, 200, 50)
+    assert np.allclose(repaired.mu, first.mu) and path.stat().st_size > 1000
+
+
+def test_evaluation_records_both_families_without_inception_weights(tiny_suite, tiny_data, tmp_path):
+    record = evaluate(GENERATORS / "uniform_noise.py", tiny_suite.name, suite=tiny_suite, data_root=tiny_data,
+                      out_dir=tmp_path / "results", seeds=[0])
+    saved = read_record(tmp_path / "results" / tiny_suite.name / "uniform_noise.json")
+    assert saved["metrics"] == record["metrics"]
+    teacher, inception = record["metrics"]["teacher"], record["metrics"]["inception"]
+    assert teacher["n"] == 600 and teacher["n_pairwise"] == 600 and teacher["k"] == 5
+    assert teacher["network_sha256"] == tiny_suite.teacher.sha256
+    assert set(teacher) >= {"is", "is_std", "fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
+                            "class_entropy", "conditional_entropy", "class_shares", "mean_confidence"}
+    assert list(inception) == ["unavailable"] and "--inception-weights" in inception["unavailable"]
+    assert "metrics.teacher.fid" in record["timings_s"]
+
+
+def test_cli_fails_in_one_line_on_missing_explicit_weights(tmp_path, capsys):
+    assert main(["evaluate", str(GENERATORS / "uniform_noise.py"), "--suite", "fashion-mnist", "--out",
+                 str(tmp_path), "--inception-weights", str(tmp_path / "none.pth")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: Inception weights") and "none.pth not found" in err and "\n" not in err
