@@ -38,6 +38,31 @@ def _cmd_suites(args: argparse.Namespace) -> None:
     stdout.print(table)
 
 
+def _limits(args: argparse.Namespace):
+    from .sandbox import Limits
+
+    return Limits(timeout_s=args.timeout, memory_mib=args.memory_mib)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import first_problem, validate
+
+    checks = validate(args.file, args.suite, n=args.samples, seed=args.seed, limits=_limits(args),
+                      data_root=args.data_dir)
+    table = Table(title=f"csbench validate {args.file} --suite {args.suite}")
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row(check.name, "[green]pass[/]" if check.passed else "[red]FAIL[/]", check.detail)
+    stdout.print(table)
+    problem = first_problem(checks)
+    if problem:
+        console.print(f"[red]FAIL[/red] {problem.name}: {problem.detail}", highlight=False, soft_wrap=True)
+        return 1
+    console.print(f"[green]PASS[/green] {args.file} meets the generator contract on {args.suite}", highlight=False)
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate
     from .results import record_path
@@ -45,6 +70,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
     seeds = list(range(args.seed, args.seed + count))
     record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,
+                      limits=_limits(args),
                       device=args.device, out_dir=args.out, teacher_path=args.teacher, data_root=args.data_dir,
                       inception=not args.no_inception, inception_weights=args.inception_weights)
     table = Table(title=f"{record['generator']['name']} on {record['suite']} ({record['protocol']['name']} protocol)")
@@ -87,6 +113,7 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
     outcomes = evaluate_all(
         args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol,
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
+        limits=_limits(args),
         teacher_path=args.teacher, data_root=args.data_dir, inception=not args.no_inception,
         inception_weights=args.inception_weights,
         on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {o.detail}",
@@ -116,6 +143,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
+    from .sandbox import Limits
+
+    parser.add_argument("--timeout", type=float, default=Limits.timeout_s, metavar="SECONDS",
+                        help=f"wall-clock limit per generator process (default {Limits.timeout_s:g})")
+    parser.add_argument("--memory-mib", type=_positive_int, default=Limits.memory_mib, metavar="MIB",
+                        help=f"data memory limit per generator process (default {Limits.memory_mib})")
+
+
 def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", required=True)
     parser.add_argument("--protocol", help="named protocol of the suite (default: the suite's default)")
@@ -126,6 +162,7 @@ def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/)")
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
     parser.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    _add_sandbox_options(parser)
     parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pytorch-fid's Inception weights "
                         "(default: torch hub's cache, downloaded there when missing)")
     parser.add_argument("--no-inception", action="store_true", help="skip the Inception-space metrics (the "
@@ -151,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--generators", type=Path, default=Path("generators"), help="folder of generator files")
     _add_evaluation_options(sweep)
     sweep.set_defaults(run=_cmd_evaluate_all)
+
+    va = commands.add_parser("validate", help="check a generator file against the contract, in the sandbox")
+    va.add_argument("file", type=Path, help="generator file")
+    va.add_argument("--suite", required=True)
+    va.add_argument("--samples", type=_positive_int, default=64, help="batch size drawn twice (default 64)")
+    va.add_argument("--seed", type=int, default=0)
+    va.add_argument("--data-dir", type=Path, help="dataset folder, for generators that need the training split")
+    _add_sandbox_options(va)
+    va.set_defaults(run=_cmd_validate)
 
     teacher = commands.add_parser("teacher", help="teacher recipes").add_subparsers(dest="action", required=True)
     train = teacher.add_parser("train", help="train a suite's teacher by its committed recipe")

@@ -20,9 +20,11 @@ from .cache import home, sha256_file
 from .compression import channel_mean, compression_score, normalize, train_student
 from .data import Split, load_split
 from .errors import GeneratorError
-from .generators import Generator, SampleContext, check_samples, load_generator_file
+from .generators import SampleContext
 from .quality import feature_spaces, sample_quality
 from .results import read_record, record_path, write_record
+from .sandbox import Limits, SandboxedGenerator, describe
+from .sandbox import sample as sandboxed_sample
 from .suites import Protocol, Suite, get_suite
 from .teacher import accuracy, load_teacher, predict_logits
 
@@ -34,12 +36,10 @@ def protocol_key(suite: Suite, protocol: Protocol) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def draw_samples(gen: Generator, ctx: SampleContext, n: int, seed: int) -> torch.Tensor:
-    try:
-        out = gen.sample(n, seed, ctx)
-    except Exception as exc:
-        raise GeneratorError(f"generator {gen.name} raised while sampling: {type(exc).__name__}: {exc}") from None
-    return check_samples(out, n, ctx.shape, name=f"generator {gen.name}")
+def draw_samples(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: int, limits: Limits = Limits(),
+                 protected: Sequence[Path | str] = ()) -> torch.Tensor:
+    """Checked samples from a sandboxed child process: generator code never runs in the harness."""
+    return sandboxed_sample(gen, ctx, n, seed, limits, protected)
 
 
 def label_samples(teacher: torch.nn.Module, samples: torch.Tensor, device: str, timings: dict) -> torch.Tensor:
@@ -86,7 +86,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
              seeds: Sequence[int] | None = None, samples: int | None = None, device: str = "cpu",
              out_dir: Path | str = "results", teacher_path: Path | None = None,
              data_root: Path | None = None, protocol: Protocol | None = None, suite: Suite | None = None,
-             inception: bool = True, inception_weights: Path | None = None) -> dict:
+             limits: Limits = Limits(), inception: bool = True, inception_weights: Path | None = None) -> dict:
     """Score a generator file on a suite and write its record; returns the record.
 
     The first seed's samples also get the sample-quality metrics (csbench.quality) in the teacher's and,
@@ -100,7 +100,8 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
     seeds = list(seeds if seeds is not None else protocol.seeds)
-    gen = load_generator_file(generator_file)
+    protected = [out_dir, *([data_root] if data_root else [])]  # beyond the cache, which the sandbox adds
+    gen = describe(generator_file, limits, protected)
     if not gen.supports(suite.name):
         raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
@@ -116,7 +117,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     raw = []
     for seed in seeds:
         t0 = time.perf_counter()
-        synthetic = draw_samples(gen, ctx, protocol.samples, seed)
+        synthetic = draw_samples(gen, ctx, protocol.samples, seed, limits, protected)
         timings["sampling"] += time.perf_counter() - t0
         logits = label_samples(teacher, synthetic, device, timings)
         raw.append(student_accuracy(suite, protocol, synthetic, logits, mean, test, seed, device, timings,
@@ -127,6 +128,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     timings["total"] = time.perf_counter() - started
     record = {
         "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+        "sandbox": gen.sandbox,
         "suite": suite.name,
         "teacher": {"architecture": suite.teacher.architecture, "sha256": suite.teacher.sha256,
                     "test_accuracy": suite.teacher.test_accuracy},

@@ -1,6 +1,7 @@
 """Evaluate every registered generator of a suite, skipping those whose record is current.
 
-One failing generator is reported in one line and the sweep goes on; records of others are untouched.
+One failing generator is reported in one line and the sweep goes on; records of others are untouched. Each
+file is described and run in the sandbox (csbench.sandbox), never imported here.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Callable, Sequence
 from .cache import sha256_file
 from .errors import CsbenchError
 from .evaluate import evaluate
-from .generators import load_generator_file
 from .results import read_record, record_path
+from .sandbox import Limits, describe
 from .suites import Protocol, Suite, get_suite
 
 
@@ -55,7 +56,7 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     outcomes = []
     for path in generator_files(generator_dir):
         try:
-            gen = load_generator_file(path)
+            gen = describe(path, evaluate_kwargs.get("limits", Limits()), [out_dir])
             if not gen.supports(suite.name):
                 outcome = Outcome(path, "unsupported")
             else:

@@ -1,0 +1,95 @@
+"""`csbench validate`: check a generator file against the contract in the sandbox, before anyone evaluates it.
+
+Two child processes draw the same small batch with the same seed; the checks run on what came back. The first
+failed check is the one-line verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import load_split
+from .errors import GeneratorError
+from .generators import SampleContext
+from .sandbox import ChildResult, Limits, describe, run_child
+from .suites import Suite, get_suite
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+def sample_checks(images: np.ndarray, n: int, shape: tuple[int, ...]) -> list[Check]:
+    """The sample contract, one check per rule: count, shape, dtype, finite values, range [0, 1]."""
+    floating = np.issubdtype(images.dtype, np.floating)
+    finite = bool(floating and np.isfinite(images).all())
+    lo, hi = (float(images.min()), float(images.max())) if images.size and (finite or not floating) else (0.0, 0.0)
+    in_range = finite and 0.0 <= lo and hi <= 1.0
+    return [
+        Check("requested count", len(images) == n, f"{len(images)} of {n} samples"),
+        Check("shape", tuple(images.shape[1:]) == tuple(shape),
+              f"{tuple(images.shape[1:])}" + ("" if tuple(images.shape[1:]) == tuple(shape)
+                                              else f", expected {tuple(shape)}")),
+        Check("dtype", floating, f"{images.dtype}" + ("" if floating else ", expected floats (divide uint8 by 255)")),
+        Check("finite values", finite, "no NaN or infinity" if finite else "NaN or infinite values"),
+        Check("value range", in_range, f"[{lo:.3g}, {hi:.3g}]" + ("" if in_range else ", expected within [0, 1]")),
+    ]
+
+
+def budget_checks(child: ChildResult, n: int, suite: Suite, limits: Limits) -> list[Check]:
+    """Time and memory per sample, projected to the suite's default protocol against the sandbox's limits."""
+    total = suite.protocol().samples
+    per_sample = (child.sampling_s or 0.0) / n
+    sample_mib = total * 4 * int(np.prod(suite.image_shape)) / 2**20
+    return [
+        Check("time per sample", per_sample * total < limits.timeout_s,
+              f"{per_sample * 1e3:.3g} ms, about {per_sample * total:.0f} s for {total:,} samples "
+              f"(timeout {limits.timeout_s:g} s)"),
+        Check("memory", child.peak_mib + sample_mib < limits.memory_mib,
+              f"peak {child.peak_mib:.0f} MiB for {n} samples; {total:,} samples add {sample_mib:.0f} MiB "
+              f"(limit {limits.memory_mib} MiB)"),
+    ]
+
+
+def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, limits: Limits = Limits(),
+             data_root: Path | None = None) -> list[Check]:
+    """The checks in order; a failure that makes later checks meaningless ends the list."""
+    suite = get_suite(suite_name)
+    protected = [data_root] if data_root else []
+    checks: list[Check] = []
+    try:
+        gen = describe(file, limits, protected)
+    except GeneratorError as exc:
+        return [Check("imports and registers one generator", False, str(exc))]
+    checks.append(Check("imports and registers one generator", True, f"{gen.name}: {gen.description}"))
+    checks.append(Check("declares the suite", gen.supports(suite.name),
+                        f"declares {', '.join(gen.suites)}" + ("" if gen.supports(suite.name)
+                                                               else f", not {suite.name}")))
+    if not checks[-1].passed:
+        return checks
+    train = load_split(suite.dataset, "train", data_root) if gen.needs_train_data else None
+    ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
+                        directory=gen.path.parent, train=train)
+    draws = []
+    for attempt in ("first", "second"):
+        try:
+            draws.append(run_child(file, limits, n=n, seed=seed, ctx=ctx, protected=protected))
+        except GeneratorError as exc:
+            return checks + [Check(f"draws {n} samples ({attempt} process)", False, str(exc))]
+    checks.append(Check(f"draws {n} samples", True, f"seed {seed}, in {draws[0].sampling_s:.2f} s"))
+    checks += sample_checks(draws[0].samples, n, suite.image_shape)
+    first, second = draws[0].samples, draws[1].samples
+    same = first.dtype == second.dtype and first.shape == second.shape and first.tobytes() == second.tobytes()
+    checks.append(Check("deterministic for a seed", same, "two processes, seed " + str(seed) + ": " +
+                        ("bitwise identical" if same else "different samples; seed every random generator")))
+    return checks + budget_checks(draws[0], n, suite, limits)
+
+
+def first_problem(checks: list[Check]) -> Check | None:
+    return next((c for c in checks if c.passed is False), None)
