@@ -14,6 +14,8 @@ from .cache import home
 from .errors import CsbenchError
 from .progress import console
 from .suites import SUITES, get_suite
+from .tabular.cli import add_commands as add_tabular_commands
+from .tabular.cli import print_suites as print_tabular_suites
 
 stdout = Console()
 
@@ -206,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     train.add_argument("--data-dir", type=Path)
     train.set_defaults(run=_cmd_teacher_train)
+    add_tabular_commands(commands)
     return parser
 
 

@@ -1,0 +1,164 @@
+"""GAN-MC for tabular suites: students on real rows, generated rows, and both, all labelled by the teacher.
+
+For each seed and student size it measures four conditions on the real test split:
+`true_labels` (no teacher), `teacher_real` (teacher-labelled real training rows: the real-only
+compression set), `generated` (teacher-labelled generated rows only) and `real_plus_generated`
+(both). The Compression Score is `generated` over `teacher_real`, as for images.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import joblib
+import numpy as np
+import sklearn
+
+from .. import __version__
+from ..cache import atomic_path, sha256_file
+from ..compression import compression_score
+from ..errors import CsbenchError, GeneratorError
+from ..generators import Generator, SampleContext, check_samples, load_generator_file
+from ..progress import progress_bar
+from ..results import write_record
+from .data import Table, load_table
+from .forest import (class_probabilities, fit_student, fit_teacher, hard_targets, metric, prefix_forest,
+                     soft_targets, staged_predictions)
+from .suites import TabularSuite
+
+CONDITIONS = ("true_labels", "teacher_real", "generated", "real_plus_generated")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A suite's data and fitted teacher, shared by every generator run on it in one process."""
+
+    suite: TabularSuite
+    train: Table
+    test: Table
+    teacher: object
+    teacher_score: float
+    train_targets: np.ndarray
+
+
+def prepare(suite: TabularSuite, data_root: Path | str | None = None) -> Prepared:
+    train, test = load_table(suite.dataset, data_root)
+    width = train.rows.shape[1]
+    if suite.n_features is not None and width != suite.n_features:
+        raise CsbenchError(f"the {suite.name} data have {width} features, the suite declares {suite.n_features}")
+    if train.num_classes > suite.num_classes or test.num_classes > suite.num_classes:
+        raise CsbenchError(f"the {suite.name} data have labels beyond the suite's {suite.num_classes} classes")
+    teacher = fit_teacher(suite, train.rows, train.labels)
+    teacher_score = metric(suite.metric, test.labels, class_probabilities(teacher, test.rows, suite.num_classes))
+    targets = soft_targets(class_probabilities(teacher, train.rows, suite.num_classes))
+    return Prepared(suite, train, test, teacher, teacher_score, targets)
+
+
+def draw_rows(gen: Generator, ctx: SampleContext, n: int, seed: int) -> np.ndarray:
+    try:
+        out = gen.sample(n, seed, ctx)
+    except Exception as exc:
+        raise GeneratorError(f"generator {gen.name} raised while sampling: {type(exc).__name__}: {exc}") from None
+    return check_samples(out, n, ctx.shape, name=f"generator {gen.name}", value_range=None).numpy()
+
+
+def student_scores(prep: Prepared, rows: np.ndarray, targets: np.ndarray, seed: int):
+    """Fit the largest student once; return (metric per size, the fitted forest)."""
+    suite = prep.suite
+    forest = fit_student(rows, targets, max(suite.student_sizes), seed)
+    staged = staged_predictions(forest, prep.test.rows, suite.student_sizes)
+    return {k: metric(suite.metric, prep.test.labels, staged[k]) for k in suite.student_sizes}, forest
+
+
+def save_students(forest, sizes: Sequence[int], folder: Path, seed: int) -> list[str]:
+    """One joblib file per student size. Pickles: load only files your own runs wrote."""
+    names = []
+    for k in sizes:
+        name = f"seed{seed}-trees{k}.joblib"
+        with atomic_path(folder / name) as tmp:
+            joblib.dump(prefix_forest(forest, k), tmp, compress=3)
+        names.append(name)
+    return names
+
+
+def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None = None,
+             seeds: Sequence[int] | None = None, out_dir: Path | str | None = "results",
+             students_dir: Path | str | None = None) -> dict:
+    """Run the four conditions for one generator over seeds; write and return the record.
+
+    The record goes to `<out_dir>/<suite>/<generator>.json` (not written when out_dir is None); the
+    real + generated students of the first seed go to `<students_dir>/<generator>/` when given.
+    """
+    started = time.perf_counter()
+    suite, train = prep.suite, prep.train
+    ratio = suite.ratio if ratio is None else ratio
+    if ratio <= 0:
+        raise CsbenchError(f"--ratio must be positive, not {ratio:g}")
+    seeds = list(suite.seeds if seeds is None else seeds)
+    gen = load_generator_file(generator_file)
+    if not gen.supports(suite.name):
+        raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} "
+                             f"(it supports {', '.join(gen.suites)})")
+    ctx = SampleContext(suite=suite.name, shape=(train.rows.shape[1],), num_classes=suite.num_classes,
+                        directory=gen.path.parent, train=train if gen.needs_train_data else None)
+    n_generated = max(1, round(ratio * len(train)))
+    scores = {c: {k: [] for k in suite.student_sizes} for c in CONDITIONS}
+    timings = {"sampling": 0.0, "labelling": 0.0, "students": 0.0}
+    saved: list[str] = []
+    true_targets = hard_targets(train.labels, suite.num_classes)
+    with progress_bar() as bar:
+        task = bar.add_task(f"{gen.name} on {suite.name}", total=len(seeds) * len(CONDITIONS))
+        for seed in seeds:
+            t0 = time.perf_counter()
+            rows = draw_rows(gen, ctx, n_generated, seed)
+            t1 = time.perf_counter()
+            targets = soft_targets(class_probabilities(prep.teacher, rows, suite.num_classes))
+            t2 = time.perf_counter()
+            timings["sampling"] += t1 - t0
+            timings["labelling"] += t2 - t1
+            sets = {
+                "true_labels": (train.rows, true_targets),
+                "teacher_real": (train.rows, prep.train_targets),
+                "generated": (rows, targets),
+                "real_plus_generated": (np.concatenate([train.rows, rows]),
+                                        np.concatenate([prep.train_targets, targets])),
+            }
+            for condition, (x, y) in sets.items():
+                per_size, forest = student_scores(prep, x, y, seed)
+                for k, value in per_size.items():
+                    scores[condition][k].append(value)
+                if condition == "real_plus_generated" and students_dir is not None and seed == seeds[0]:
+                    saved = save_students(forest, suite.student_sizes, Path(students_dir) / gen.name, seed)
+                bar.advance(task)
+            timings["students"] += time.perf_counter() - t2
+    cs = {k: compression_score(scores["generated"][k], scores["teacher_real"][k]) for k in suite.student_sizes}
+    timings["total"] = time.perf_counter() - started
+    record = {
+        "kind": "tabular-compress",
+        "suite": suite.name,
+        "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+        "teacher": {"model": "RandomForestClassifier", "trees": suite.teacher.trees, "seed": suite.teacher.seed,
+                    "test_score": prep.teacher_score},
+        "metric": suite.metric,
+        "student_sizes": list(suite.student_sizes),
+        "ratio": ratio,
+        "train_rows": len(train),
+        "generated_rows": n_generated,
+        "seeds": seeds,
+        "scores": {c: {str(k): v for k, v in per.items()} for c, per in scores.items()},
+        "cs": {str(k): {"cs": v[0], "stderr": v[1]} for k, v in cs.items()},
+        "students_saved": [str(Path(students_dir) / gen.name / s) for s in saved],
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "csbench_version": __version__,
+        "sklearn_version": sklearn.__version__,
+        "device": f"cpu ({platform.processor() or platform.machine()})",
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if out_dir is not None:
+        write_record(Path(out_dir) / suite.name / f"{gen.name}.json", record)
+    return record
