@@ -38,6 +38,7 @@ def _cmd_suites(args: argparse.Namespace) -> None:
                       for p in protocols),
         )
     stdout.print(table)
+    print_tabular_suites()
 
 
 def _limits(args: argparse.Namespace):
