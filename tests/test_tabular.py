@@ -22,6 +22,7 @@ from csbench.tabular.report import render_board, t_interval, verdict
 from csbench.tabular.suites import TABULAR_SUITES, ForestTeacher, TabularSuite
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY_PROTOCOL_SAMPLES = 600  # conftest's tiny image protocol
 TABULAR_GENERATORS = sorted((ROOT / "generators" / "tabular").glob("*.py"))
 NOISE = ROOT / "generators" / "uniform_noise.py"
 REAL = ROOT / "generators" / "tabular" / "real_rows.py"
@@ -198,7 +199,23 @@ def test_cli_compress_and_board(tmp_path, magic_dir, monkeypatch, capsys, offlin
     assert main(["tabular-board", "--suite", "magic", "--results", str(out), "--out", str(tmp_path / "boards")]) == 0
     assert "tabular_real_data rows only" in (tmp_path / "boards" / "magic.md").read_text()
     assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--data-dir", str(tmp_path / "none")]) == 2
-    assert main(["compress", "--suite", "fashion-mnist", "--generator", str(REAL)]) == 2
+    assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--protocol", "paper"]) == 2
     assert main(["tabular-board", "--suite", "wine", "--results", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
-    assert "no compress records for suite wine" in err and "magic.npz" in err
+    assert "no compress records for suite wine" in err and "magic.npz" in err and "image suites only" in err
+
+
+def test_compress_image_suite_mixes_real_and_generated(tmp_path, tiny_suite, tiny_data, monkeypatch):
+    from csbench.compression import build_student
+    from csbench.suites import SUITES
+
+    monkeypatch.setitem(SUITES, tiny_suite.name, tiny_suite)
+    out = tmp_path / "results"
+    assert main(["compress", "--suite", tiny_suite.name, "--generator", str(ROOT / "generators" / "real_data.py"),
+                 "--ratio", "1", "--seeds", "1", "--out", str(out), "--data-dir", str(tiny_data)]) == 0
+    record = json.loads((out / tiny_suite.name / "compress" / "real_data.json").read_text())
+    assert record["real_rows"] == TINY_PROTOCOL_SAMPLES and record["generated_rows"] == TINY_PROTOCOL_SAMPLES
+    real, mixed = record["scores"]["real_only"], record["scores"]["real_plus_generated"]
+    assert len(real) == len(mixed) == 1 and min(real + mixed) > 0.3  # ten classes: chance is 0.1
+    student = build_student(tiny_suite)
+    student.load_state_dict(torch.load(record["student_saved"], weights_only=True))
