@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from .cache import data_root, home
+from .cache import data_root, home, sha256_file
 from .errors import GeneratorError
 from .generators import Generator, SampleContext, check_samples
 
@@ -203,15 +203,24 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+DESCRIBED: dict[tuple[Path, str, Limits], SandboxedGenerator] = {}
+
+
 def describe(file: Path | str, limits: Limits = Limits(), protected: Sequence[Path | str] = ()) -> SandboxedGenerator:
-    """What a generator file registers (name, suites, needs_train_data), learnt without importing it here."""
-    child = run_child(file, limits, protected=protected)
-    meta = child.meta
-    if not {"name", "suites", "needs_train_data", "description"} <= set(meta):
-        raise GeneratorError(f"generator file {Path(file).name} did not report what it registers")
-    return SandboxedGenerator(name=str(meta["name"]), suites=tuple(meta["suites"]),
-                              needs_train_data=bool(meta["needs_train_data"]), description=str(meta["description"]),
-                              path=Path(file).resolve(), sandbox=child.sandbox)
+    """What a generator file registers (name, suites, needs_train_data), learnt without importing it here.
+
+    Remembered per file content for this process: a sweep would otherwise pay a child process per file twice."""
+    path = Path(file).resolve()
+    key = (path, sha256_file(path) if path.is_file() else "", limits)
+    if key not in DESCRIBED:
+        child = run_child(path, limits, protected=protected)
+        meta = child.meta
+        if not {"name", "suites", "needs_train_data", "description"} <= set(meta):
+            raise GeneratorError(f"generator file {path.name} did not report what it registers")
+        DESCRIBED[key] = SandboxedGenerator(name=str(meta["name"]), suites=tuple(meta["suites"]),
+                                            needs_train_data=bool(meta["needs_train_data"]),
+                                            description=str(meta["description"]), path=path, sandbox=child.sandbox)
+    return DESCRIBED[key]
 
 
 def sample(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: int, limits: Limits = Limits(),

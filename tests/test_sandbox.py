@@ -86,3 +86,19 @@ def test_folders_holding_a_protected_path_are_granted_without_it(tmp_path):
         (tmp_path / sub).mkdir() if "." not in sub else (tmp_path / sub).write_bytes(b"")
     granted = readable([tmp_path, tmp_path / "missing"], [tmp_path / "results", tmp_path / "data"])
     assert granted == [str(tmp_path / "generators"), str(tmp_path / "weights.pt")]
+
+
+def test_evaluate_all_reports_a_hang_and_keeps_the_old_record(tiny_suite, tiny_data, tmp_path):
+    from csbench.sweep import evaluate_all
+
+    folder = tmp_path / "generators"
+    folder.mkdir()
+    shutil.copy(HOSTILE / "sleeps_forever.py", folder)
+    record = tmp_path / "results" / tiny_suite.name / "sleeps_forever.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"cs": 0.5}')
+    outcomes = evaluate_all(tiny_suite.name, folder, out_dir=tmp_path / "results", seeds=[0], suite=tiny_suite,
+                            data_root=tiny_data, inception=False, limits=Limits(timeout_s=3, memory_mib=2048))
+    assert [(o.status, o.detail) for o in outcomes] == [
+        ("failed", "generator file sleeps_forever.py timed out after 3 s")]
+    assert record.read_text() == '{"cs": 0.5}' and [p.name for p in record.parent.iterdir()] == [record.name]
