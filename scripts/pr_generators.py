@@ -1,0 +1,47 @@
+"""The generator files a pull request adds or changes, each with the suites CI checks it on.
+
+    python scripts/pr_generators.py origin/main    # prints "FILE SUITE" lines
+
+A file counts as changed when it, a helper module (`_*.py`) or a weight file in its folder changed. Suites are
+those the file declares whose teacher is pinned; a file that cannot even be described is listed with the first
+pinned suite, so that `csbench validate` reports why.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from csbench.errors import GeneratorError
+from csbench.sandbox import describe
+from csbench.suites import SUITES
+from csbench.sweep import generator_files
+
+
+def changed_paths(base: str) -> list[Path]:
+    out = subprocess.run(["git", "diff", "--name-only", "--diff-filter=AMR", f"{base}...HEAD", "--", "generators"],
+                         capture_output=True, text=True, check=True).stdout
+    return [Path(line) for line in out.splitlines() if line]
+
+
+def affected(files: list[Path], changed: list[Path]) -> list[Path]:
+    changed_py = {p for p in changed if p.suffix == ".py" and not p.name.startswith("_")}
+    folders = {p.parent for p in changed if p not in changed_py}
+    return [f for f in files if f in changed_py or f.parent in folders]
+
+
+def main(base: str) -> None:
+    pinned = [s.name for s in SUITES.values() if s.teacher.pinned]
+    for file in affected(generator_files("generators"), changed_paths(base)):
+        try:
+            gen = describe(file)
+        except GeneratorError:
+            print(file, pinned[0])
+            continue
+        for suite in [s for s in pinned if gen.supports(s)]:
+            print(file, suite)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
