@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Reproduces the tabular leaderboards: every generator on each tabular suite, 5 seeds, 9x rows.
+# Reproduces the tabular leaderboards: every tabular generator on each suite, 5 seeds, 9x rows.
+# Usage: scripts/tabular_study.sh [SUITE...]   (default: wine breast-cancer digits magic)
 # MAGIC needs magic.npz in $CSBENCH_DATA (or --data-dir) or OpenML access.
 set -euo pipefail
-GENERATORS=(generators/tabular/real_rows.py generators/tabular/per_class_gaussian.py generators/tabular/munge.py
-            generators/tabular/gaussian_copula.py generators/tabular/cgan.py generators/uniform_noise.py)
-for suite in "${@:-wine breast-cancer digits magic}"; do
-  for s in $suite; do
-    csbench compress --suite "$s" --generator "${GENERATORS[@]}" --no-students
-    csbench tabular-board --suite "$s"
-  done
+GENERATORS=(generators/tabular/cgan.py generators/tabular/munge.py generators/tabular/gaussian_copula.py
+            generators/tabular/per_class_gaussian.py generators/tabular/real_rows.py generators/uniform_noise.py)
+SUITES=("$@")
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(wine breast-cancer digits magic)
+for suite in "${SUITES[@]}"; do
+  csbench compress --suite "$suite" --generator "${GENERATORS[@]}" --no-students
+  csbench tabular-board --suite "$suite"
 done
