@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 import torch
 
 from csbench.cli import main
-from csbench.errors import CsbenchError, DatasetMissing, GeneratorError
+from csbench.errors import DatasetMissing, GeneratorError
 from csbench.generators import SampleContext, check_samples, load_generator_file
 from csbench.tabular import data as tabular_data
 from csbench.tabular.compress import compress, prepare

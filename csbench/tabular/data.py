@@ -132,7 +132,7 @@ def openml_matrix(frame, target) -> tuple[np.ndarray, np.ndarray]:
 
     frame = pd.get_dummies(frame, dummy_na=False, dtype=float)
     frame = frame.fillna(frame.median(numeric_only=True)).fillna(0.0)
-    classes, y = np.unique(target.astype(str).to_numpy(), return_inverse=True)
+    _, y = np.unique(target.astype(str).to_numpy(), return_inverse=True)
     return frame.to_numpy(float), y.astype(np.int64)
 
 
