@@ -139,6 +139,19 @@ def _cmd_teacher_train(args: argparse.Namespace) -> None:
                   "accuracy in csbench/suites.py.")
 
 
+def _cmd_leaderboard_render(args: argparse.Namespace) -> None:
+    from .leaderboard import render
+
+    suites = [get_suite(args.suite)] if args.suite else list(SUITES.values())
+    for suite in suites:
+        path = render(suite, args.results, args.out)
+        if path:
+            console.print(f"{suite.name}: {path}", highlight=False)
+        elif args.suite:
+            raise CsbenchError(f"no result records for suite {suite.name!r} under {args.results}/{suite.name}/; "
+                               f"run `csbench evaluate FILE --suite {suite.name}` first")
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -209,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     train.add_argument("--data-dir", type=Path)
     train.set_defaults(run=_cmd_teacher_train)
+
+    board = commands.add_parser("leaderboard", help="leaderboards").add_subparsers(dest="action", required=True)
+    render = board.add_parser("render", help="write leaderboards/<suite>.md (and its plot) from the result records")
+    render.add_argument("--suite", help="one suite (default: every suite with records)")
+    render.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
+    render.add_argument("--out", type=Path, default=Path("leaderboards"), help="boards folder (default leaderboards/)")
+    render.set_defaults(run=_cmd_leaderboard_render)
     add_tabular_commands(commands)
     return parser
 
