@@ -7,12 +7,11 @@ import torch
 import torchvision
 from pytorch_fid import inception as fid_inception
 
-from csbench import features
+from csbench import cli, features, suites
 from csbench.cache import sha256_file
 from csbench.cli import main
 from csbench.data import load_split
 from csbench.errors import CsbenchError
-from csbench.evaluate import evaluate
 from csbench.features import default_inception_path, extract, inception_space, teacher_space
 from csbench.quality import feature_spaces, real_reference, reference_path, sample_quality
 from csbench.results import read_record
@@ -125,18 +124,24 @@ def test_reference_is_cached_by_suite_split_network_and_count(tiny_suite, tiny_d
     assert np.allclose(repaired.mu, first.mu) and path.stat().st_size > 1000
 
 
-def test_evaluation_records_both_families_without_inception_weights(tiny_suite, tiny_data, tmp_path):
-    record = evaluate(GENERATORS / "uniform_noise.py", tiny_suite.name, suite=tiny_suite, data_root=tiny_data,
-                      out_dir=tmp_path / "results", seeds=[0])
-    saved = read_record(tmp_path / "results" / tiny_suite.name / "uniform_noise.json")
-    assert saved["metrics"] == record["metrics"]
+def test_evaluation_without_inception_weights_records_and_prints_both_families(tiny_suite, tiny_data, tmp_path,
+                                                                               monkeypatch, capsys):
+    monkeypatch.setitem(suites.SUITES, tiny_suite.name, tiny_suite)
+    monkeypatch.setattr(cli.stdout, "width", 200)
+    assert main(["evaluate", str(GENERATORS / "uniform_noise.py"), "--suite", tiny_suite.name, "--seeds", "1",
+                 "--samples", "200", "--data-dir", str(tiny_data), "--out", str(tmp_path / "results")]) == 0
+    out, err = capsys.readouterr()
+    record = read_record(tmp_path / "results" / tiny_suite.name / "uniform_noise.json")
     teacher, inception = record["metrics"]["teacher"], record["metrics"]["inception"]
-    assert teacher["n"] == 600 and teacher["n_pairwise"] == 600 and teacher["k"] == 5
-    assert teacher["network_sha256"] == tiny_suite.teacher.sha256
+    assert teacher["n"] == 200 and teacher["n_pairwise"] == 200 and teacher["k"] == 5
+    assert teacher["network_sha256"] == tiny_suite.teacher.sha256 and teacher["reference_split"] == "train"
     assert set(teacher) >= {"is", "is_std", "fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
                             "class_entropy", "conditional_entropy", "class_shares", "mean_confidence"}
     assert list(inception) == ["unavailable"] and "--inception-weights" in inception["unavailable"]
-    assert "metrics.teacher.fid" in record["timings_s"]
+    assert {"metrics.teacher.features", "metrics.teacher.fid"} <= set(record["timings_s"])
+    row = next(line for line in out.splitlines() if "teacher" in line and "200 (200)" in line)
+    assert f"{teacher['fid']:.4g}" in row and f"{teacher['coverage']:.4g}" in row
+    assert "inception metrics unavailable: pytorch-fid's Inception weights are not at" in err
 
 
 def test_cli_fails_in_one_line_on_missing_explicit_weights(tmp_path, capsys):
