@@ -33,8 +33,13 @@ from .generators import Generator, SampleContext, check_samples
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WORKER = PACKAGE_DIR / "sandbox_worker.py"
-SYSTEM_READ = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/proc", "/sys")
-DEVICES = ("/dev",)
+# What Python, torch and the CUDA driver read; the worker adds its own /proc/<pid>. Not all of /proc: other
+# processes' command lines live there.
+SYSTEM_READ = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/etc/localtime",
+               "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/sys", "/proc/driver", "/sys")
+# Character devices a generator may use: not all of /dev, where the harness's user (root, on many CI machines) could
+# read the disk itself. The GPU's device files are added where they exist.
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
               "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
 LOG_MIB = 64  # room for the child's own output beyond the samples file
@@ -168,7 +173,8 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
             "num_classes": ctx.num_classes if ctx else None, "device": ctx.device if ctx else "cpu",
             "train": str(train) if train else None, "memory_mib": limits.memory_mib, "file_mib": file_mib,
             "read": readable([*SYSTEM_READ, *_python_paths(), PACKAGE_DIR, file.parent], protected),
-            "write": [str(tmp)], "devices": list(DEVICES), "status_fd": status_write,
+            "write": [str(tmp)], "devices": [*DEVICES, *map(str, Path("/dev").glob("nvidia*"))],
+            "status_fd": status_write,
         }
         (tmp / "request.json").write_text(json.dumps(request))
         log = tmp / "log.txt"

@@ -120,7 +120,7 @@ def lock_down(request: dict) -> dict:
         applied.update(user_namespace=False, network_namespace=False, landlock=False, landlock_abi=0)
         return applied
     applied.update(enter_namespaces(libc))
-    abi = landlock(libc, request["read"], request["write"], request["devices"])
+    abi = landlock(libc, [*request["read"], f"/proc/{os.getpid()}"], request["write"], request["devices"])
     applied.update(landlock=abi > 0, landlock_abi=abi)
     return applied
 
