@@ -130,7 +130,8 @@ def load_inception_weights(path: Path | None = None) -> tuple[dict[str, torch.Te
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CsbenchError(f"Inception weights {path} cannot be read: {type(exc).__name__}: {exc}") from None
+        detail = " ".join(str(exc).split())
+        raise CsbenchError(f"Inception weights {path} cannot be read: {type(exc).__name__}: {detail[:300]}") from None
     if not isinstance(state, dict) or "fc.weight" not in state:
         raise CsbenchError(f"{path} is not a state dict of pytorch-fid's Inception (no fc.weight)")
     return state, digest
