@@ -8,6 +8,7 @@ classic sets come only from OpenML and fail with one line offline.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -93,9 +94,13 @@ def read_magic_npz(path: Path) -> tuple[Table, Table]:
 
 
 def fetch_openml_frame(data_id: int):
+    """OpenML data set `data_id` as a frame, cached under the csbench home; sklearn's retry warnings are
+    silenced because a failure becomes one error line."""
     from sklearn.datasets import fetch_openml
 
-    return fetch_openml(data_id=data_id, as_frame=True, data_home=str(home() / "openml"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return fetch_openml(data_id=data_id, as_frame=True, data_home=str(home() / "openml"))
 
 
 @table("magic")
