@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -132,9 +133,17 @@ def _wait(proc: subprocess.Popen, timeout_s: float) -> tuple[int | None, float]:
     return status, peak
 
 
+def one_line(message: object, limit: int = 500) -> str:
+    """A child's message as one line of bounded length: it cannot forge extra lines in the harness's output."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _crash_message(who: str, status: int, log: Path, file_mib: int) -> str:
     if status < 0:
         sig = signal.Signals(-status)
+        if sig == signal.SIGXCPU:
+            return f"{who} used more CPU time than the sandbox allows and was stopped"
         if sig == signal.SIGXFSZ:
             return f"{who} wrote more than {file_mib} MiB to a file and was stopped"
         if sig == signal.SIGKILL:
@@ -172,6 +181,7 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
             "suite": ctx.suite if ctx else None, "shape": list(ctx.shape) if ctx else None,
             "num_classes": ctx.num_classes if ctx else None, "device": ctx.device if ctx else "cpu",
             "train": str(train) if train else None, "memory_mib": limits.memory_mib, "file_mib": file_mib,
+            "cpu_s": math.ceil(limits.timeout_s * (os.cpu_count() or 1)),
             "read": readable([*SYSTEM_READ, *_python_paths(), PACKAGE_DIR, file.parent], protected),
             "write": [str(tmp)], "devices": [*DEVICES, *map(str, Path("/dev").glob("nvidia*"))],
             "status_fd": status_write,
@@ -197,7 +207,7 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
         if not isinstance(result, dict):
             raise GeneratorError(f"{who} overwrote the sandbox's result file")
         if "error" in result:
-            raise GeneratorError(str(result["error"]))
+            raise GeneratorError(one_line(result["error"]))
         samples = None
         if n is not None:
             try:
@@ -209,6 +219,7 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 DESCRIBED: dict[tuple[Path, str, Limits], SandboxedGenerator] = {}
 
 
@@ -223,6 +234,9 @@ def describe(file: Path | str, limits: Limits = Limits(), protected: Sequence[Pa
         meta = child.meta
         if not {"name", "suites", "needs_train_data", "description"} <= set(meta):
             raise GeneratorError(f"generator file {path.name} did not report what it registers")
+        if not SAFE_NAME.fullmatch(str(meta["name"])):
+            raise GeneratorError(f"generator file {path.name} registers the name {one_line(meta['name'], 80)!r}; a "
+                                 "name (it names the result file) may use letters, digits, '_', '-' and '.'")
         DESCRIBED[key] = SandboxedGenerator(name=str(meta["name"]), suites=tuple(meta["suites"]),
                                             needs_train_data=bool(meta["needs_train_data"]),
                                             description=str(meta["description"]), path=path, sandbox=child.sandbox)

@@ -41,16 +41,18 @@ class PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def set_limits(memory_mib: int, file_mib: int) -> list[str]:
+def set_limits(memory_mib: int, file_mib: int, cpu_s: int) -> list[str]:
     """Memory via RLIMIT_DATA (heap and anonymous mappings), not RLIMIT_AS: torch and CUDA reserve far more
-    address space than they use. RLIMIT_FSIZE stops a generator filling the disk."""
-    limits = [("RLIMIT_DATA", resource.RLIMIT_DATA, memory_mib << 20),
-              ("RLIMIT_FSIZE", resource.RLIMIT_FSIZE, file_mib << 20), ("RLIMIT_CORE", resource.RLIMIT_CORE, 0)]
+    address space than they use. RLIMIT_FSIZE stops a generator filling the disk; RLIMIT_CPU ends any process it
+    starts that escapes the timeout's process-group kill."""
+    limits = [("RLIMIT_DATA", resource.RLIMIT_DATA, memory_mib << 20, f"{memory_mib} MiB"),
+              ("RLIMIT_FSIZE", resource.RLIMIT_FSIZE, file_mib << 20, f"{file_mib} MiB"),
+              ("RLIMIT_CPU", resource.RLIMIT_CPU, cpu_s, f"{cpu_s} s"), ("RLIMIT_CORE", resource.RLIMIT_CORE, 0, "0")]
     applied = []
-    for name, which, value in limits:
+    for name, which, value, text in limits:
         try:
             resource.setrlimit(which, (value, value))
-            applied.append(f"{name}={value >> 20} MiB" if value else f"{name}=0")
+            applied.append(f"{name}={text}")
         except (ValueError, OSError):
             pass
     return applied
@@ -115,7 +117,7 @@ def landlock(libc, read: list[str], write: list[str], devices: list[str]) -> int
 def lock_down(request: dict) -> dict:
     libc = ctypes.CDLL(None, use_errno=True)
     applied = {"process": True, "environment": "scrubbed",
-               "rlimits": set_limits(request["memory_mib"], request["file_mib"])}
+               "rlimits": set_limits(request["memory_mib"], request["file_mib"], request["cpu_s"])}
     if not sys.platform.startswith("linux"):  # the namespace and Landlock calls below are Linux system calls
         applied.update(user_namespace=False, network_namespace=False, landlock=False, landlock_abi=0)
         return applied

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -16,7 +17,7 @@ from .cache import sha256_file
 from .errors import CsbenchError
 from .evaluate import evaluate
 from .results import read_record, record_path
-from .sandbox import Limits, describe
+from .sandbox import Limits, SandboxedGenerator, describe
 from .suites import Protocol, Suite, get_suite
 
 
@@ -53,11 +54,26 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
     seeds = list(seeds if seeds is not None else protocol.seeds)
-    outcomes = []
+    described: dict[Path, SandboxedGenerator | CsbenchError] = {}
     for path in generator_files(generator_dir):
         try:
-            gen = describe(path, evaluate_kwargs.get("limits", Limits()), [out_dir])
-            if not gen.supports(suite.name):
+            described[path] = describe(path, evaluate_kwargs.get("limits", Limits()), [out_dir])
+        except CsbenchError as exc:
+            described[path] = exc
+    files_by_name = defaultdict(list)  # a name names a record: two files with one name would overwrite each other
+    for path, gen in described.items():
+        if isinstance(gen, SandboxedGenerator):
+            files_by_name[gen.name].append(str(path.relative_to(generator_dir)))
+    outcomes = []
+    for path, gen in described.items():
+        try:
+            if isinstance(gen, CsbenchError):
+                outcome = Outcome(path, "failed", str(gen))
+            elif len(files_by_name[gen.name]) > 1:
+                outcome = Outcome(path, "failed", f"generator name {gen.name!r} is registered by "
+                                                  f"{len(files_by_name[gen.name])} files: "
+                                                  f"{', '.join(files_by_name[gen.name])}")
+            elif not gen.supports(suite.name):
                 outcome = Outcome(path, "unsupported")
             else:
                 existing = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)

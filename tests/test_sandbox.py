@@ -104,3 +104,21 @@ def test_evaluate_all_reports_a_hang_and_keeps_the_old_record(tiny_suite, tiny_d
     assert [(o.status, o.detail) for o in outcomes] == [
         ("failed", "generator file sleeps_forever.py timed out after 3 s")]
     assert record.read_text() == '{"cs": 0.5}' and [p.name for p in record.parent.iterdir()] == [record.name]
+
+
+def test_evaluate_all_refuses_a_name_two_files_register_or_one_that_leaves_the_results(tmp_path):
+    from csbench.sweep import evaluate_all
+
+    folder = tmp_path / "generators"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(HOSTILE / "returns_nan.py", folder / "a.py")
+    shutil.copy(HOSTILE / "returns_nan.py", folder / "sub" / "b.py")
+    (folder / "evil.py").write_text("import csbench\n@csbench.generator('../evil', suites=['*'])\n"
+                                    "def sample(n, seed, ctx):\n    return None\n")
+    outcomes = evaluate_all("fashion-mnist", folder, out_dir=tmp_path / "results", limits=FAST)
+    assert [(o.file.name, o.status, o.detail) for o in outcomes] == [
+        ("a.py", "failed", "generator name 'returns_nan' is registered by 2 files: a.py, sub/b.py"),
+        ("evil.py", "failed", "generator file evil.py registers the name '../evil'; a name (it names the result "
+                              "file) may use letters, digits, '_', '-' and '.'"),
+        ("b.py", "failed", "generator name 'returns_nan' is registered by 2 files: a.py, sub/b.py")]
+    assert not (tmp_path / "results").exists()
