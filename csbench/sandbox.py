@@ -74,7 +74,7 @@ class ChildResult:
     samples: np.ndarray | None
     sandbox: dict
     sampling_s: float | None
-    peak_mib: float
+    peak_mib: float  # peak resident memory, as the child reports it
 
 
 def readable(grants: Iterable[Path | str], protected: Iterable[Path | str]) -> list[str]:
@@ -110,27 +110,18 @@ def _child_env(tmp: Path) -> dict:
     return env
 
 
-def _wait(proc: subprocess.Popen, timeout_s: float) -> tuple[int | None, float]:
-    """Exit status (None on timeout) and the child's peak resident memory in MiB; the process group is killed."""
-    deadline = time.monotonic() + timeout_s
-    status, peak = None, 0.0
-    while True:
-        pid, raw, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            status, peak = os.waitstatus_to_exitcode(raw), usage.ru_maxrss / 1024
-            break
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+def _wait(proc: subprocess.Popen, timeout_s: float) -> int | None:
+    """The exit status, None on timeout; either way the whole process group is killed."""
+    try:
+        status = proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        status = None
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    if status is None:
-        _, raw, usage = os.wait4(proc.pid, 0)
-        peak = usage.ru_maxrss / 1024
-    proc.returncode = status if status is not None else -signal.SIGKILL
-    return status, peak
+    proc.wait()
+    return status
 
 
 def one_line(message: object, limit: int = 500) -> str:
@@ -193,7 +184,7 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
                                     env=_child_env(tmp), stdin=subprocess.DEVNULL, stdout=log_file,
                                     stderr=subprocess.STDOUT, pass_fds=(status_write,), start_new_session=True)
         os.close(status_write)
-        status, peak = _wait(proc, limits.timeout_s)
+        status = _wait(proc, limits.timeout_s)
         with os.fdopen(status_read) as pipe:
             report = pipe.read()
         sandbox = {**(json.loads(report) if report else {}), "timeout_s": limits.timeout_s}
@@ -214,7 +205,8 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
                 samples = np.load(tmp / "out" / "samples.npy", allow_pickle=False)
             except (OSError, ValueError) as exc:
                 raise GeneratorError(f"{who} returned no readable samples ({type(exc).__name__}: {exc})") from None
-        return ChildResult(result.get("meta", {}), samples, sandbox, result.get("sampling_s"), peak)
+        return ChildResult(result.get("meta", {}), samples, sandbox, result.get("sampling_s"),
+                           result.get("peak_mib", 0.0))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -138,6 +138,16 @@ def explain(exc: BaseException, name: str, request: dict, applied: dict) -> str 
     return None
 
 
+def peak_mib() -> float:
+    """This process's peak resident memory. Not ru_maxrss on Linux: that carries over from the parent across exec
+    (macOS, without /proc, reports it in bytes)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next((int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:")), 0.0)
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 def run(request: dict, applied: dict) -> dict:
     """Import the generator file and, if asked, draw samples into samples.npy; return what to report."""
     sys.path.insert(0, request["lib"])
@@ -180,7 +190,7 @@ def run(request: dict, applied: dict) -> dict:
     if not isinstance(images, np.ndarray) or images.dtype == object:
         return {"meta": meta, "error": f"{name} returned {type(images).__name__}, expected a float tensor or array"}
     np.save(Path(request["out"]) / "samples.npy", images, allow_pickle=False)
-    return {"meta": meta, "sampling_s": seconds}
+    return {"meta": meta, "sampling_s": seconds, "peak_mib": peak_mib()}
 
 
 def main(request_path: str) -> None:
