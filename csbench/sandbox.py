@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -241,5 +240,8 @@ def sample(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: int, limit
     that declare they need it."""
     if ctx.train is not None and not gen.needs_train_data:
         raise ValueError("the training split is handed only to generators that declare needs_train_data")
-    child = run_child(gen.path, limits, n=n, seed=seed, ctx=ctx, protected=protected)
-    return check_samples(child.samples, n, ctx.shape, name=f"generator {gen.name}")
+    images = run_child(gen.path, limits, n=n, seed=seed, ctx=ctx, protected=protected).samples
+    if images.dtype.kind not in "biuf":
+        raise GeneratorError(f"generator {gen.name} returned dtype {images.dtype}, expected floats in [0, 1]")
+    return check_samples(images.astype(images.dtype.newbyteorder("="), copy=False), n, ctx.shape,
+                         name=f"generator {gen.name}")

@@ -27,18 +27,22 @@ class Check:
 
 def sample_checks(images: np.ndarray, n: int, shape: tuple[int, ...]) -> list[Check]:
     """The sample contract, one check per rule: count, shape, dtype, finite values, range [0, 1]."""
-    floating = np.issubdtype(images.dtype, np.floating)
-    finite = bool(floating and np.isfinite(images).all())
-    lo, hi = (float(images.min()), float(images.max())) if images.size and (finite or not floating) else (0.0, 0.0)
-    in_range = finite and 0.0 <= lo and hi <= 1.0
+    count = images.shape[0] if images.ndim else 0
+    floating = images.dtype.kind == "f"
+    finite = floating and bool(np.isfinite(images).all())
+    if images.size and (finite or images.dtype.kind in "biu"):
+        lo, hi = float(images.min()), float(images.max())
+        in_range, span = finite and 0.0 <= lo and hi <= 1.0, f"[{lo:.3g}, {hi:.3g}]"
+    else:
+        in_range, span = False, "no finite values"
     return [
-        Check("requested count", len(images) == n, f"{len(images)} of {n} samples"),
+        Check("requested count", count == n, f"{count} of {n} samples"),
         Check("shape", tuple(images.shape[1:]) == tuple(shape),
               f"{tuple(images.shape[1:])}" + ("" if tuple(images.shape[1:]) == tuple(shape)
                                               else f", expected {tuple(shape)}")),
         Check("dtype", floating, f"{images.dtype}" + ("" if floating else ", expected floats (divide uint8 by 255)")),
         Check("finite values", finite, "no NaN or infinity" if finite else "NaN or infinite values"),
-        Check("value range", in_range, f"[{lo:.3g}, {hi:.3g}]" + ("" if in_range else ", expected within [0, 1]")),
+        Check("value range", in_range, span + ("" if in_range else ", expected within [0, 1]")),
     ]
 
 
