@@ -4,7 +4,8 @@
 
 A file counts as changed when it, a helper module (`_*.py`) or a weight file in its folder changed. Suites are
 those the file declares whose teacher is pinned; a file that cannot even be described is listed with the first
-pinned suite, so that `csbench validate` reports why.
+pinned suite, so that `csbench validate` reports why. Files are described in the sandbox, with the timeout the
+workflow gives `csbench validate`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 
 from csbench.errors import GeneratorError
-from csbench.sandbox import describe
+from csbench.sandbox import Limits, describe
 from csbench.suites import SUITES
 from csbench.sweep import generator_files
 
@@ -35,7 +36,7 @@ def main(base: str) -> None:
     pinned = [s.name for s in SUITES.values() if s.teacher.pinned]
     for file in affected(generator_files("generators"), changed_paths(base)):
         try:
-            gen = describe(file)
+            gen = describe(file, Limits(timeout_s=600))
         except GeneratorError:
             print(file, pinned[0])
             continue
