@@ -162,8 +162,7 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
         if ctx is not None and ctx.train is not None:
             train = tmp / "train.npz"
             _write_train(ctx.train, train)
-        sample_bytes = 8 * (n or 0) * math.prod(ctx.shape if ctx else ())
-        file_mib = LOG_MIB + math.ceil(sample_bytes / 2**20)
+        file_mib = limits.memory_mib + LOG_MIB  # the samples file holds an array the child had in memory
         protected = [home(), data_root(), *protected]
         status_read, status_write = os.pipe()
         request = {

@@ -79,7 +79,7 @@ def test_secrets_network_and_results_are_out_of_reach(tmp_path, monkeypatch):
     # secret in the environment, TCP to the host, another record, the parent's environment
     assert child.samples.reshape(4, -1)[:, 0].tolist() == [0, 0 if tcp_blocked else 1, 0, 0]
     assert child.sandbox["landlock"] and child.sandbox["landlock_abi"] == landlock_abi()
-    assert child.sandbox["process"] and child.sandbox["rlimits"][0] == "RLIMIT_DATA=2048 MiB"
+    assert child.sandbox["process"] and child.sandbox["rlimits"][:2] == ["RLIMIT_DATA=2048 MiB", "RLIMIT_FSIZE=2112 MiB"]
 
 
 def test_folders_holding_a_protected_path_are_granted_without_it(tmp_path):
