@@ -61,6 +61,14 @@ def budget_checks(child: ChildResult, n: int, suite: Suite, limits: Limits) -> l
     ]
 
 
+def protections(sandbox: dict) -> str:
+    """The protections a child process reported, in words."""
+    words = ["separate process", f"timeout {sandbox.get('timeout_s', 0):g} s", *sandbox.get("rlimits", [])]
+    words.append(f"Landlock ABI {sandbox['landlock_abi']}" if sandbox.get("landlock") else "no Landlock")
+    words.append("network namespace" if sandbox.get("network_namespace") else "no network namespace")
+    return ", ".join(words)
+
+
 def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, limits: Limits = Limits(),
              data_root: Path | None = None) -> list[Check]:
     """The checks in order; a failure that makes later checks meaningless ends the list."""
@@ -72,6 +80,7 @@ def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, l
     except GeneratorError as exc:
         return [Check("imports and registers one generator", False, str(exc))]
     checks.append(Check("imports and registers one generator", True, f"{gen.name}: {gen.description}"))
+    checks.append(Check("sandbox (this machine)", True, protections(gen.sandbox)))
     checks.append(Check("declares the suite", gen.supports(suite.name),
                         f"declares {', '.join(gen.suites)}" + ("" if gen.supports(suite.name)
                                                                else f", not {suite.name}")))

@@ -27,7 +27,7 @@ def test_sample_checks_name_the_broken_rule(images, failed, detail):
 def test_a_good_generator_passes_every_check():
     checks = validate(GENERATORS / "uniform_noise.py", "fashion-mnist", n=32, limits=Limits(60, 2048))
     assert [c.name for c in checks] == [
-        "imports and registers one generator", "declares the suite", "draws 32 samples", "requested count", "shape",
+        "imports and registers one generator", "sandbox (this machine)", "declares the suite", "draws 32 samples", "requested count", "shape",
         "dtype", "finite values", "value range", "deterministic for a seed", "time per sample", "memory"]
     assert all(c.passed for c in checks), first_problem(checks)
     assert checks[-1].detail.startswith("peak ") and "50,000 samples add 150 MiB (limit 2048 MiB)" in checks[-1].detail
