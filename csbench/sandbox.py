@@ -110,17 +110,17 @@ def _child_env(tmp: Path) -> dict:
 
 
 def _wait(proc: subprocess.Popen, timeout_s: float) -> int | None:
-    """The exit status, None on timeout; either way the whole process group is killed."""
+    """The exit status, None on timeout; in every case, Ctrl-C included, the whole process group is killed."""
     try:
-        status = proc.wait(timeout=timeout_s)
+        return proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        status = None
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-    return status
+        return None
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
 
 
 def one_line(message: object, limit: int = 500) -> str:
