@@ -130,7 +130,7 @@ def render_board(suite: TabularSuite, records: list[dict]) -> str:
         for k in sizes:
             by_verdict.setdefault(verdict(gains(r, k)), []).append(str(k))
         lines.append(f"- real + {r['generator']['name']}: " + "; ".join(
-            f"{v} with {', '.join(ks)} trees" for v, ks in by_verdict.items()) + ".")
+            f"{v} with {', '.join(ks)} tree{'s' * (ks != ['1'])}" for v, ks in by_verdict.items()) + ".")
     lines += ["", "Records: " + ", ".join(f"`results/{suite.name}/{r['generator']['name']}.json` "
                                          f"({r['generator']['file']} sha256 {r['generator']['sha256'][:12]}, {r['date']})"
                                          for r in records) + ".",
