@@ -75,7 +75,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,
                       limits=_limits(args),
                       device=args.device, out_dir=args.out, teacher_path=args.teacher, data_root=args.data_dir,
-                      inception=not args.no_inception, inception_weights=args.inception_weights)
+                      inception=args.inception, inception_weights=args.inception_weights)
     table = Table(title=f"{record['generator']['name']} on {record['suite']} ({record['protocol']['name']} protocol)")
     for column in ("seed", "student accuracy on samples", "on real data (reference)"):
         table.add_column(column, justify="right")
@@ -117,7 +117,7 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
         args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol,
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
         limits=_limits(args),
-        teacher_path=args.teacher, data_root=args.data_dir, inception=not args.no_inception,
+        teacher_path=args.teacher, data_root=args.data_dir, inception=args.inception,
         inception_weights=args.inception_weights,
         on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {o.detail}",
                                            highlight=False, soft_wrap=True),
@@ -181,8 +181,9 @@ def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     _add_sandbox_options(parser)
     parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pytorch-fid's Inception weights "
                         "(default: torch hub's cache, downloaded there when missing)")
-    parser.add_argument("--no-inception", action="store_true", help="skip the Inception-space metrics (the "
-                        "teacher-space ones are always computed)")
+    parser.add_argument("--inception", action=argparse.BooleanOptionalAction, default=None,
+                        help="compute the Inception-space metrics (default: on a GPU or with --inception-weights; "
+                        "the teacher-space ones are always computed)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -86,11 +86,11 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
              seeds: Sequence[int] | None = None, samples: int | None = None, device: str = "cpu",
              out_dir: Path | str = "results", teacher_path: Path | None = None,
              data_root: Path | None = None, protocol: Protocol | None = None, suite: Suite | None = None,
-             limits: Limits = Limits(), inception: bool = True, inception_weights: Path | None = None) -> dict:
+             limits: Limits = Limits(), inception: bool | None = None, inception_weights: Path | None = None) -> dict:
     """Score a generator file on a suite and write its record; returns the record.
 
     The first seed's samples also get the sample-quality metrics (csbench.quality) in the teacher's and,
-    unless `inception` is False or its weights cannot be had, Inception's feature space.
+    in Inception's feature space where `inception` asks for it (by default on a GPU) and its weights can be had.
 
     A failure at any stage raises before anything is written, so an existing record survives.
     """
@@ -106,7 +106,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
         raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
     teacher = load_teacher(suite, teacher_path, device)
-    spaces = feature_spaces(suite, teacher, inception, inception_weights)
+    spaces = feature_spaces(suite, teacher, inception, inception_weights, device)
     train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
     t0 = time.perf_counter()
     reference = reference_scores(suite, protocol, teacher, train, test, seeds, device)

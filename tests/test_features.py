@@ -42,8 +42,14 @@ def weights_file(tmp_path_factory):
     return path
 
 
+def test_inception_is_skipped_on_the_cpu_unless_asked_for(tiny_suite):
+    reason = feature_spaces(tiny_suite, load_teacher(tiny_suite), device="cpu")["inception"]
+    assert reason.startswith("skipped on the CPU") and "pass --inception" in reason and "\n" not in reason
+    assert not default_inception_path().exists()
+
+
 def test_missing_weights_make_inception_unavailable_in_one_line(tiny_suite):
-    spaces = feature_spaces(tiny_suite, load_teacher(tiny_suite))
+    spaces = feature_spaces(tiny_suite, load_teacher(tiny_suite), inception=True)
     reason = spaces["inception"]
     assert isinstance(reason, str) and "\n" not in reason
     assert "could not be downloaded (URLError)" in reason and str(default_inception_path()) in reason
@@ -55,7 +61,7 @@ def test_missing_weights_make_inception_unavailable_in_one_line(tiny_suite):
 def test_a_cached_file_of_the_wrong_sha256_is_not_used(tiny_suite, weights_file):
     default_inception_path().parent.mkdir(parents=True)
     default_inception_path().write_bytes(weights_file.read_bytes())
-    reason = feature_spaces(tiny_suite, load_teacher(tiny_suite))["inception"]
+    reason = feature_spaces(tiny_suite, load_teacher(tiny_suite), inception=True)["inception"]
     assert f"not pytorch-fid's {features.INCEPTION_SHA256_PREFIX}" in reason and "delete it" in reason
 
 
@@ -129,7 +135,8 @@ def test_evaluation_without_inception_weights_records_and_prints_both_families(t
     monkeypatch.setitem(suites.SUITES, tiny_suite.name, tiny_suite)
     monkeypatch.setattr(cli.stdout, "width", 200)
     assert main(["evaluate", str(GENERATORS / "uniform_noise.py"), "--suite", tiny_suite.name, "--seeds", "1",
-                 "--samples", "200", "--data-dir", str(tiny_data), "--out", str(tmp_path / "results")]) == 0
+                 "--samples", "200", "--data-dir", str(tiny_data), "--out", str(tmp_path / "results"),
+                 "--inception"]) == 0
     out, err = capsys.readouterr()
     record = read_record(tmp_path / "results" / tiny_suite.name / "uniform_noise.json")
     teacher, inception = record["metrics"]["teacher"], record["metrics"]["inception"]
