@@ -90,3 +90,30 @@ def load_fashion_mnist(split: str, root: Path, debian_dir: Path | None = None) -
         ) from None
     images = ds.data.unsqueeze(1).float().div_(255.0)
     return Split(images=images, labels=ds.targets.long())
+
+
+
+@dataset("cifar10")
+def load_cifar10(split: str, root: Path) -> Split:
+    """CIFAR-10 from `<root>/cifar-10-batches-py`, read and md5-checked by torchvision's `CIFAR10`."""
+    from torchvision.datasets import CIFAR10
+
+    folder = root / CIFAR10.base_folder
+    files = [name for name, _ in CIFAR10.train_list + CIFAR10.test_list] + [CIFAR10.meta["filename"]]
+    have_files = all((folder / name).is_file() for name in files)
+    try:
+        ds = CIFAR10(str(root), train=split == "train", download=not have_files)
+    except Exception as exc:  # torchvision raises URLError, RuntimeError, ... when offline or on an md5 mismatch
+        if have_files:
+            raise DatasetMissing(
+                f"the CIFAR-10 files in {folder} do not match torchvision's md5 checksums (an incomplete or "
+                "altered copy); delete the folder and download or extract it again."
+            ) from None
+        raise DatasetMissing(
+            f"CIFAR-10 is not in {folder} and could not be downloaded ({type(exc).__name__}). Run once with "
+            "internet access so torchvision downloads it there, or pass --data-dir (or set CSBENCH_DATA) to a "
+            "folder holding cifar-10-batches-py/ as extracted from cifar-10-python.tar.gz "
+            "(https://www.cs.toronto.edu/~kriz/cifar.html)."
+        ) from None
+    images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous().float().div_(255.0)
+    return Split(images=images, labels=torch.tensor(ds.targets, dtype=torch.long))
