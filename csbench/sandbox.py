@@ -100,7 +100,12 @@ def _python_paths() -> list[Path]:
 
 
 def _write_train(train, path: Path) -> None:
-    np.savez(path, images=train.images.numpy(), labels=train.labels.numpy())
+    """An image split as images/labels, a table (csbench.tabular.data.Table) as rows/labels: the worker rebuilds
+    the same type from the array names, without pickle."""
+    if hasattr(train, "rows"):
+        np.savez(path, rows=np.asarray(train.rows), labels=np.asarray(train.labels))
+    else:
+        np.savez(path, images=train.images.numpy(), labels=train.labels.numpy())
 
 
 def _child_env(tmp: Path) -> dict:
@@ -234,13 +239,14 @@ def describe(file: Path | str, limits: Limits = Limits(), protected: Sequence[Pa
 
 
 def sample(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: int, limits: Limits = Limits(),
-           protected: Sequence[Path | str] = ()) -> torch.Tensor:
+           protected: Sequence[Path | str] = (), value_range: tuple[float, float] | None = (0.0, 1.0)) -> torch.Tensor:
     """`n` checked samples for `seed`, drawn in a sandboxed child; the training split goes only to generators
-    that declare they need it."""
+    that declare they need it. `value_range` as in check_samples: None for standardised table rows."""
     if ctx.train is not None and not gen.needs_train_data:
         raise ValueError("the training split is handed only to generators that declare needs_train_data")
-    images = run_child(gen.path, limits, n=n, seed=seed, ctx=ctx, protected=protected).samples
-    if images.dtype.kind not in "biuf":
-        raise GeneratorError(f"generator {gen.name} returned dtype {images.dtype}, expected floats in [0, 1]")
-    return check_samples(images.astype(images.dtype.newbyteorder("="), copy=False), n, ctx.shape,
-                         name=f"generator {gen.name}")
+    samples = run_child(gen.path, limits, n=n, seed=seed, ctx=ctx, protected=protected).samples
+    if samples.dtype.kind not in "biuf":
+        expected = f" in [{value_range[0]:g}, {value_range[1]:g}]" if value_range else ""
+        raise GeneratorError(f"generator {gen.name} returned dtype {samples.dtype}, expected floats{expected}")
+    return check_samples(samples.astype(samples.dtype.newbyteorder("="), copy=False), n, ctx.shape,
+                         name=f"generator {gen.name}", value_range=value_range)

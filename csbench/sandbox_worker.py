@@ -173,7 +173,12 @@ def run(request: dict, applied: dict) -> dict:
     train = None
     if request.get("train"):
         with np.load(request["train"], allow_pickle=False) as arrays:
-            train = Split(torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["labels"]))
+            if "rows" in arrays:  # a table: the split object tabular generators expect
+                from csbench.tabular.data import Table
+
+                train = Table(arrays["rows"], arrays["labels"])
+            else:
+                train = Split(torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["labels"]))
     ctx = SampleContext(suite=request["suite"], shape=tuple(request["shape"]), num_classes=request["num_classes"],
                         directory=Path(request["file"]).parent, device=request["device"], train=train)
     t0 = time.perf_counter()

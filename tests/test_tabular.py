@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 from csbench.cli import main
 from csbench.errors import DatasetMissing, GeneratorError
 from csbench.generators import SampleContext, check_samples, load_generator_file
+from csbench.sandbox_worker import landlock_abi
 from csbench.tabular import data as tabular_data
 from csbench.tabular.compress import compress, prepare
 from csbench.tabular.data import Table, load_table, openml_matrix, standardise
@@ -25,6 +27,7 @@ TINY_PROTOCOL_SAMPLES = 600  # conftest's tiny image protocol
 TABULAR_GENERATORS = sorted((ROOT / "generators" / "tabular").glob("*.py"))
 NOISE = ROOT / "generators" / "uniform_noise.py"
 REAL = ROOT / "generators" / "tabular" / "real_rows.py"
+HOSTILE = ROOT / "tests" / "hostile"
 TINY = TabularSuite("magic", "magic", 4, 2, "auc", "tiny fixture in magic.npz format",
                     teacher=ForestTeacher(trees=25, seed=0), student_sizes=(1, 4), ratio=1.0, seeds=(0, 1))
 
@@ -48,9 +51,11 @@ def magic_dir(tmp_path: Path) -> Path:
     """A tiny magic.npz in exactly the shared file's format: float64 arrays, labels 0./1."""
     (x_tr, y_tr), (x_te, y_te) = quadrants(400, 0), quadrants(200, 1)
     x_tr, x_te = standardise(x_tr, x_te)
-    np.savez(tmp_path / "magic.npz", X_train=x_tr.astype(float), y_train=y_tr.astype(float),
+    folder = tmp_path / "data"
+    folder.mkdir()
+    np.savez(folder / "magic.npz", X_train=x_tr.astype(float), y_train=y_tr.astype(float),
              X_test=x_te.astype(float), y_test=y_te.astype(float))
-    return tmp_path
+    return folder
 
 
 @pytest.fixture
@@ -173,11 +178,12 @@ def test_openml_matrix_one_hot_and_labels():
 def test_compress_real_rows_near_one_noise_lower_and_deterministic(tmp_path, magic_dir):
     prep = prepare(TINY, magic_dir)
     assert prep.teacher_score > 0.9
-    real = compress(prep, REAL, out_dir=tmp_path / "out", students_dir=tmp_path / "students")
-    noise = compress(prep, NOISE, out_dir=None)
+    real = compress(prep, REAL, seeds=[0], out_dir=tmp_path / "out", students_dir=tmp_path / "students")
+    noise = compress(prep, NOISE, seeds=[0], out_dir=None)  # one seed each: every seed is a child process (~3 s)
     assert abs(real["cs"]["4"]["cs"] - 1) < 0.05
+    assert real["sandbox"]["process"] and real["sandbox"]["environment"] == "scrubbed"
     assert noise["cs"]["4"]["cs"] < real["cs"]["4"]["cs"] - 0.05
-    again = compress(prepare(TINY, magic_dir), REAL, out_dir=None)
+    again = compress(prepare(TINY, magic_dir), REAL, seeds=[0], out_dir=None)
     assert again["scores"] == real["scores"]
     assert json.loads((tmp_path / "out" / "magic" / "tabular_real_data.json").read_text())["scores"] == real["scores"]
     import joblib
@@ -189,10 +195,25 @@ def test_compress_real_rows_near_one_noise_lower_and_deterministic(tmp_path, mag
     assert "| true labels (no teacher) |" in board and "## Summary" in board
 
 
+@pytest.mark.parametrize("name, message", [
+    ("returns_nan", r"^generator returns_nan returned NaN or infinite values$"),
+    pytest.param("reads_table", r"^generator reads_table tried to open .*/data/magic\.npz, which the sandbox blocks",
+                 marks=pytest.mark.skipif(landlock_abi() < 1, reason="no Landlock here: files are not isolated")),
+])
+def test_compress_stops_a_hostile_generator_in_the_sandbox(name, message, tmp_path, magic_dir):
+    folder = tmp_path / "generator"
+    folder.mkdir()
+    shutil.copy(HOSTILE / f"{name}.py", folder)
+    (folder / "target.txt").write_text(str(magic_dir / "magic.npz"))
+    with pytest.raises(GeneratorError, match=message) as error:
+        compress(prepare(TINY, magic_dir), folder / f"{name}.py", seeds=[0], out_dir=tmp_path / "out")
+    assert "\n" not in str(error.value) and not (tmp_path / "out").exists()
+
+
 def test_cli_compress_and_board(tmp_path, magic_dir, monkeypatch, capsys, offline):
     monkeypatch.setitem(TABULAR_SUITES, "magic", TINY)
     out = tmp_path / "results"
-    assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--seeds", "2", "--out", str(out),
+    assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--seeds", "1", "--out", str(out),
                  "--data-dir", str(magic_dir), "--no-students"]) == 0
     assert not (out / "magic" / "students").exists()
     assert main(["tabular-board", "--suite", "magic", "--results", str(out), "--out", str(tmp_path / "boards")]) == 0

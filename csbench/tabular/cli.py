@@ -31,6 +31,7 @@ def print_suites() -> None:
 def _cmd_compress(args: argparse.Namespace) -> None:
     from .compress import compress, prepare
 
+    from ..cli import _limits
     from ..suites import SUITES
 
     if args.suite in SUITES:
@@ -44,11 +45,12 @@ def _cmd_compress(args: argparse.Namespace) -> None:
     console.print(f"teacher: {suite.teacher.trees} trees, test {suite.metric} {prep.teacher_score:.4f}", highlight=False)
     for generator_file in args.generator:
         record = compress(prep, generator_file, ratio=args.ratio, seeds=seeds, out_dir=args.out,
-                          students_dir=students)
+                          students_dir=students, limits=_limits(args))
         _print_record(record)
 
 
 def _compress_images(args: argparse.Namespace) -> None:
+    from ..cli import _limits
     from ..gan_mc import IMAGE_RATIO, compress_images
     from ..suites import SUITES
     from .report import fmt, verdict
@@ -60,7 +62,7 @@ def _compress_images(args: argparse.Namespace) -> None:
                                  ratio=args.ratio or IMAGE_RATIO, seeds=list(range(args.seed, args.seed + count)),
                                  samples=args.samples, device=args.device, out_dir=args.out,
                                  teacher_path=args.teacher, data_root=args.data_dir,
-                                 save_students=not args.no_students)
+                                 save_students=not args.no_students, limits=_limits(args))
         real, mixed = record["scores"]["real_only"], record["scores"]["real_plus_generated"]
         gain = [m - r for m, r in zip(mixed, real)]
         name = record["generator"]["name"]
@@ -109,6 +111,8 @@ def _positive_int(text: str) -> int:
 
 
 def add_commands(commands) -> None:
+    from ..cli import _add_sandbox_options
+
     comp = commands.add_parser("compress", help="GAN-MC: train students on real data plus teacher-labelled "
                                "generated data; real-only vs real + generated over seeds (tabular and image suites)")
     comp.add_argument("--suite", required=True)
@@ -122,6 +126,7 @@ def add_commands(commands) -> None:
                       help="record to OUT/<suite>/<generator>.json, students under OUT/<suite>/students/")
     comp.add_argument("--no-students", action="store_true", help="do not save the students")
     comp.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    _add_sandbox_options(comp)
     images = comp.add_argument_group("image suites only")
     images.add_argument("--protocol", help="named protocol of the suite (default: the suite's default)")
     images.add_argument("--samples", type=int, help="real images in the compression set (changes the protocol)")

@@ -23,9 +23,11 @@ from .. import __version__
 from ..cache import atomic_path, sha256_file
 from ..compression import compression_score
 from ..errors import CsbenchError, GeneratorError
-from ..generators import Generator, SampleContext, check_samples, load_generator_file
+from ..generators import SampleContext
 from ..progress import progress_bar
 from ..results import write_record
+from ..sandbox import Limits, describe
+from ..sandbox import sample as sandboxed_sample
 from .data import Table, load_table
 from .forest import (class_probabilities, fit_student, fit_teacher, hard_targets, metric, prefix_forest,
                      soft_targets, staged_predictions)
@@ -44,6 +46,7 @@ class Prepared:
     teacher: object
     teacher_score: float
     train_targets: np.ndarray
+    data_root: Path | None = None  # an explicit data folder, kept out of the generators' reach
 
 
 def prepare(suite: TabularSuite, data_root: Path | str | None = None) -> Prepared:
@@ -56,15 +59,7 @@ def prepare(suite: TabularSuite, data_root: Path | str | None = None) -> Prepare
     teacher = fit_teacher(suite, train.rows, train.labels)
     teacher_score = metric(suite.metric, test.labels, class_probabilities(teacher, test.rows, suite.num_classes))
     targets = soft_targets(class_probabilities(teacher, train.rows, suite.num_classes))
-    return Prepared(suite, train, test, teacher, teacher_score, targets)
-
-
-def draw_rows(gen: Generator, ctx: SampleContext, n: int, seed: int) -> np.ndarray:
-    try:
-        out = gen.sample(n, seed, ctx)
-    except Exception as exc:
-        raise GeneratorError(f"generator {gen.name} raised while sampling: {type(exc).__name__}: {exc}") from None
-    return check_samples(out, n, ctx.shape, name=f"generator {gen.name}", value_range=None).numpy()
+    return Prepared(suite, train, test, teacher, teacher_score, targets, Path(data_root) if data_root else None)
 
 
 def student_scores(prep: Prepared, rows: np.ndarray, targets: np.ndarray, seed: int):
@@ -88,11 +83,13 @@ def save_students(forest, sizes: Sequence[int], folder: Path, seed: int) -> list
 
 def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None = None,
              seeds: Sequence[int] | None = None, out_dir: Path | str | None = "results",
-             students_dir: Path | str | None = None) -> dict:
+             students_dir: Path | str | None = None, limits: Limits = Limits()) -> dict:
     """Run the four conditions for one generator over seeds; write and return the record.
 
     The record goes to `<out_dir>/<suite>/<generator>.json` (not written when out_dir is None); the
     real + generated students of the first seed go to `<students_dir>/<generator>/` when given.
+    The generator file runs only in sandboxed child processes (csbench.sandbox), one per seed: rows come back
+    checked (count, shape, floats, finite; no range: rows are standardised); a failure is one GeneratorError line.
     """
     started = time.perf_counter()
     suite, train = prep.suite, prep.train
@@ -100,7 +97,8 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
     if ratio <= 0:
         raise CsbenchError(f"--ratio must be positive, not {ratio:g}")
     seeds = list(suite.seeds if seeds is None else seeds)
-    gen = load_generator_file(generator_file)
+    protected = [p for p in (out_dir, students_dir, prep.data_root) if p is not None]
+    gen = describe(generator_file, limits, protected)
     if not gen.supports(suite.name):
         raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} "
                              f"(it supports {', '.join(gen.suites)})")
@@ -115,7 +113,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
         task = bar.add_task(f"{gen.name} on {suite.name}", total=len(seeds) * len(CONDITIONS))
         for seed in seeds:
             t0 = time.perf_counter()
-            rows = draw_rows(gen, ctx, n_generated, seed)
+            rows = sandboxed_sample(gen, ctx, n_generated, seed, limits, protected, value_range=None).numpy()
             t1 = time.perf_counter()
             targets = soft_targets(class_probabilities(prep.teacher, rows, suite.num_classes))
             t2 = time.perf_counter()
@@ -142,6 +140,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
         "kind": "tabular-compress",
         "suite": suite.name,
         "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+        "sandbox": gen.sandbox,
         "teacher": {"model": "RandomForestClassifier", "trees": suite.teacher.trees, "seed": suite.teacher.seed,
                     "test_score": prep.teacher_score},
         "metric": suite.metric,
