@@ -1,13 +1,14 @@
 """`csbench validate`: check a generator file against the contract in the sandbox, before anyone evaluates it.
 
 Two child processes draw the same small batch with the same seed; the checks run on what came back. The first
-failed check is the one-line verdict.
+failed check is the one-line verdict. Image suites and tabular suites alike: a table's rows have no fixed range.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
@@ -15,7 +16,8 @@ from .data import load_split
 from .errors import GeneratorError
 from .generators import SampleContext
 from .sandbox import ChildResult, Limits, describe, run_child
-from .suites import Suite, get_suite
+from .suites import SUITES, get_suite
+from .tabular.suites import TABULAR_SUITES, get_tabular_suite
 
 
 @dataclass(frozen=True)
@@ -25,32 +27,75 @@ class Check:
     detail: str = ""
 
 
-def sample_checks(images: np.ndarray, n: int, shape: tuple[int, ...]) -> list[Check]:
-    """The sample contract, one check per rule: count, shape, dtype, finite values, range [0, 1]."""
+@dataclass(frozen=True)
+class Target:
+    """What a suite asks of a generator: the context it is called in, the samples' range (None for standardised
+    table rows) and how many samples one default evaluation draws per seed, for the budget checks."""
+
+    name: str
+    shape: tuple[int, ...]
+    num_classes: int
+    value_range: tuple[float, float] | None
+    per_seed: int
+    train: Callable[[], Any]  # the training split, loaded only for generators that declare they need it
+
+
+def image_target(suite_name: str, data_root: Path | None) -> Target:
+    suite = get_suite(suite_name)
+    return Target(suite.name, suite.image_shape, suite.num_classes, (0.0, 1.0), suite.protocol().samples,
+                  lambda: load_split(suite.dataset, "train", data_root))
+
+
+def table_target(suite_name: str, data_root: Path | None) -> Target:
+    """The table is loaded at once: a suite's width (one-hot columns) and row count come from its data."""
+    from .tabular.compress import generated_rows
+    from .tabular.data import load_table
+
+    suite = get_tabular_suite(suite_name)
+    train, _ = load_table(suite.dataset, data_root)
+    return Target(suite.name, (train.rows.shape[1],), suite.num_classes, None,
+                  generated_rows(suite.ratio, len(train)), lambda: train)
+
+
+def suite_target(suite_name: str, data_root: Path | None = None) -> Target:
+    """Image suites first, as `csbench compress` does."""
+    if suite_name not in SUITES and suite_name in TABULAR_SUITES:
+        return table_target(suite_name, data_root)
+    return image_target(suite_name, data_root)
+
+
+def sample_checks(images: np.ndarray, n: int, shape: tuple[int, ...],
+                  value_range: tuple[float, float] | None = (0.0, 1.0)) -> list[Check]:
+    """The sample contract, one check per rule: count, shape, dtype, finite values, and `value_range` if any."""
     count = images.shape[0] if images.ndim else 0
     floating = images.dtype.kind == "f"
     finite = floating and bool(np.isfinite(images).all())
-    if images.size and (finite or images.dtype.kind in "biu"):
-        lo, hi = float(images.min()), float(images.max())
-        in_range, span = finite and 0.0 <= lo and hi <= 1.0, f"[{lo:.3g}, {hi:.3g}]"
-    else:
-        in_range, span = False, "no finite values"
-    return [
+    checks = [
         Check("requested count", count == n, f"{count} of {n} samples"),
         Check("shape", tuple(images.shape[1:]) == tuple(shape),
               f"{tuple(images.shape[1:])}" + ("" if tuple(images.shape[1:]) == tuple(shape)
                                               else f", expected {tuple(shape)}")),
-        Check("dtype", floating, f"{images.dtype}" + ("" if floating else ", expected floats (divide uint8 by 255)")),
+        Check("dtype", floating, f"{images.dtype}" + ("" if floating else ", expected floats"
+                                                      + (" (divide uint8 by 255)" if value_range else ""))),
         Check("finite values", finite, "no NaN or infinity" if finite else "NaN or infinite values"),
-        Check("value range", in_range, span + ("" if in_range else ", expected within [0, 1]")),
     ]
+    if value_range is None:
+        return checks
+    low, high = value_range
+    if images.size and (finite or images.dtype.kind in "biu"):
+        lo, hi = float(images.min()), float(images.max())
+        in_range, span = finite and low <= lo and hi <= high, f"[{lo:.3g}, {hi:.3g}]"
+    else:
+        in_range, span = False, "no finite values"
+    return checks + [Check("value range", in_range,
+                           span + ("" if in_range else f", expected within [{low:g}, {high:g}]"))]
 
 
-def budget_checks(child: ChildResult, n: int, suite: Suite, limits: Limits) -> list[Check]:
-    """Time and memory per sample, projected to the suite's default protocol against the sandbox's limits."""
-    total = suite.protocol().samples
+def budget_checks(child: ChildResult, n: int, suite: Target, limits: Limits) -> list[Check]:
+    """Time and memory per sample, projected to one default evaluation's draw against the sandbox's limits."""
+    total = suite.per_seed
     per_sample = (child.sampling_s or 0.0) / n
-    sample_mib = total * 4 * int(np.prod(suite.image_shape)) / 2**20
+    sample_mib = total * 4 * int(np.prod(suite.shape)) / 2**20
     return [
         Check("time per sample", per_sample * total < limits.timeout_s,
               f"{per_sample * 1e3:.3g} ms, about {per_sample * total:.0f} s for {total:,} samples "
@@ -72,7 +117,7 @@ def protections(sandbox: dict) -> str:
 def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, limits: Limits = Limits(),
              data_root: Path | None = None) -> list[Check]:
     """The checks in order; a failure that makes later checks meaningless ends the list."""
-    suite = get_suite(suite_name)
+    suite = suite_target(suite_name, data_root)
     protected = [data_root] if data_root else []
     checks: list[Check] = []
     try:
@@ -86,9 +131,8 @@ def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, l
                                                                else f", not {suite.name}")))
     if not checks[-1].passed:
         return checks
-    train = load_split(suite.dataset, "train", data_root) if gen.needs_train_data else None
-    ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
-                        directory=gen.path.parent, train=train)
+    ctx = SampleContext(suite=suite.name, shape=suite.shape, num_classes=suite.num_classes,
+                        directory=gen.path.parent, train=suite.train() if gen.needs_train_data else None)
     draws = []
     for attempt in ("first", "second"):
         try:
@@ -96,7 +140,7 @@ def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, l
         except GeneratorError as exc:
             return checks + [Check(f"draws {n} samples ({attempt} process)", False, str(exc))]
     checks.append(Check(f"draws {n} samples", True, f"seed {seed}, in {draws[0].sampling_s:.2f} s"))
-    checks += sample_checks(draws[0].samples, n, suite.image_shape)
+    checks += sample_checks(draws[0].samples, n, suite.shape, suite.value_range)
     first, second = draws[0].samples, draws[1].samples
     same = first.dtype == second.dtype and first.shape == second.shape and first.tobytes() == second.tobytes()
     checks.append(Check("deterministic for a seed", same, "two processes, seed " + str(seed) + ": " +

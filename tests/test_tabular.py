@@ -21,6 +21,7 @@ from csbench.tabular.data import Table, load_table, openml_matrix, standardise
 from csbench.tabular.forest import fit_student, hard_targets, metric, prefix_forest, staged_predictions
 from csbench.tabular.report import render_board, t_interval, verdict
 from csbench.tabular.suites import TABULAR_SUITES, ForestTeacher, TabularSuite
+from csbench.validate import first_problem, sample_checks, suite_target
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_PROTOCOL_SAMPLES = 600  # conftest's tiny image protocol
@@ -124,6 +125,19 @@ def test_check_samples_range_only_for_images():
     assert check_samples(rows, 1, (2,), value_range=None).tolist() == [[-3.0, 4.0]]
     with pytest.raises(GeneratorError, match=r"expected \[0, 1\]"):
         check_samples(rows, 1, (2,))
+
+
+def test_validate_checks_a_table_without_a_range(tmp_path, offline):
+    wine = suite_target("wine")
+    assert (wine.name, wine.shape, wine.num_classes, wine.value_range, wine.per_seed) == ("wine", (13,), 3, None, 1116)
+    assert len(wine.train()) == 124  # 9 generated rows per training row
+    rows = np.array([[-3.0, 4.0]], dtype=np.float32)
+    checks = sample_checks(rows, 1, (2,), wine.value_range)
+    assert [c.name for c in checks] == ["requested count", "shape", "dtype", "finite values"] and not first_problem(checks)
+    assert first_problem(sample_checks(rows, 1, (2,))).detail == "[-3, 4], expected within [0, 1]"
+    assert first_problem(sample_checks(rows.astype(np.int64), 1, (2,), None)).detail == "int64, expected floats"
+    with pytest.raises(DatasetMissing, match="magic.npz"):
+        suite_target("magic", tmp_path)
 
 
 def test_students_of_every_size_come_from_one_forest():

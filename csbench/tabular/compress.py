@@ -62,6 +62,11 @@ def prepare(suite: TabularSuite, data_root: Path | str | None = None) -> Prepare
     return Prepared(suite, train, test, teacher, teacher_score, targets, Path(data_root) if data_root else None)
 
 
+def generated_rows(ratio: float, real_rows: int) -> int:
+    """Rows a generator draws per seed: `ratio` per real training row, at least one."""
+    return max(1, round(ratio * real_rows))
+
+
 def student_scores(prep: Prepared, rows: np.ndarray, targets: np.ndarray, seed: int):
     """Fit the largest student once; return (metric per size, the fitted forest)."""
     suite = prep.suite
@@ -104,7 +109,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
                              f"(it supports {', '.join(gen.suites)})")
     ctx = SampleContext(suite=suite.name, shape=(train.rows.shape[1],), num_classes=suite.num_classes,
                         directory=gen.path.parent, train=train if gen.needs_train_data else None)
-    n_generated = max(1, round(ratio * len(train)))
+    n_generated = generated_rows(ratio, len(train))
     scores = {c: {k: [] for k in suite.student_sizes} for c in CONDITIONS}
     timings = {"sampling": 0.0, "labelling": 0.0, "students": 0.0}
     saved: list[str] = []
