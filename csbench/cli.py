@@ -108,6 +108,24 @@ def _print_metrics(metrics: dict) -> None:
             console.print(f"{family} metrics unavailable: {values['unavailable']}", highlight=False, soft_wrap=True)
 
 
+def _backend(args: argparse.Namespace):
+    """None for `local`; else the backend the options describe (csbench.backends)."""
+    from .backends import RayBackend, Resources, SlurmBackend
+
+    if args.address and args.backend != "ray":
+        raise CsbenchError("--address is the Ray cluster's: use it with --backend ray")
+    if args.partition and args.backend != "slurm":
+        raise CsbenchError("--partition is a Slurm partition: use it with --backend slurm")
+    gpus = args.gpus_per_task if args.gpus_per_task is not None else (1 if args.device == "cuda" else 0)
+    resources = Resources(cpus=args.cpus_per_task, gpus=gpus, memory_gib=args.memory_gib)
+    if args.backend == "ray":
+        return RayBackend(address=args.address, resources=resources, max_retries=args.max_retries)
+    if args.backend == "slurm":
+        return SlurmBackend(folder=args.slurm_folder or home() / "submitit", resources=resources,
+                            partition=args.partition, time_limit_min=args.time_limit, max_retries=args.max_retries)
+    return None
+
+
 def _cmd_evaluate_all(args: argparse.Namespace) -> int:
     from .sweep import evaluate_all
 
@@ -116,7 +134,7 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
     outcomes = evaluate_all(
         args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol,
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
-        limits=_limits(args),
+        limits=_limits(args), backend=_backend(args),
         teacher_path=args.teacher, data_root=args.data_dir, inception=args.inception,
         inception_weights=args.inception_weights,
         on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {o.detail}",
@@ -204,6 +222,23 @@ def build_parser() -> argparse.ArgumentParser:
                                 "skipping those whose record is current")
     sweep.add_argument("--generators", type=Path, default=Path("generators"), help="folder of generator files")
     _add_evaluation_options(sweep)
+    scale = sweep.add_argument_group("backends", "run each (generator, seed) as its own unit on Ray or Slurm; "
+                                     "unit records go to <out>/<suite>/seeds/")
+    scale.add_argument("--backend", choices=["local", "ray", "slurm"], default="local",
+                       help="local: in this process (default); ray: Ray tasks (pip install 'csbench[ray]'); "
+                       "slurm: a Slurm job array through submitit (pip install 'csbench[slurm]')")
+    scale.add_argument("--address", help="Ray cluster address, e.g. auto or ray://head:10001 (default: a local "
+                       "cluster on this machine)")
+    scale.add_argument("--cpus-per-task", type=_positive_int, default=1, help="CPUs (torch threads) per unit")
+    scale.add_argument("--gpus-per-task", type=float, metavar="N", help="GPUs per unit (default 1 with "
+                       "--device cuda, else 0)")
+    scale.add_argument("--memory-gib", type=float, help="memory per unit, in GiB (default: the engine's)")
+    scale.add_argument("--partition", help="Slurm partition")
+    scale.add_argument("--time-limit", type=_positive_int, default=240, metavar="MINUTES",
+                       help="Slurm time limit per unit (default 240)")
+    scale.add_argument("--max-retries", type=int, default=3, help="reruns of a unit whose worker died (default 3)")
+    scale.add_argument("--slurm-folder", type=Path, help="submitit's job folder, on a file system the nodes share "
+                       "(default: the cache's submitit/)")
     sweep.set_defaults(run=_cmd_evaluate_all)
 
     va = commands.add_parser("validate", help="check a generator file against the contract, in the sandbox")

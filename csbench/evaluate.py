@@ -1,4 +1,8 @@
-"""One evaluation: a generator file on a suite under a protocol, written as a result record."""
+"""One evaluation: a generator file on a suite under a protocol, written as a result record.
+
+The record is a merge of per-seed units (`Unit`, `evaluate_unit`, `merge_seed_records`); a unit carries every
+input it needs, so a backend (csbench.backends) can run it in another process or on another machine.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import platform
 import resource
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -19,7 +24,7 @@ from . import __version__
 from .cache import home, sha256_file
 from .compression import channel_mean, compression_score, normalize, train_student
 from .data import Split, load_split
-from .errors import GeneratorError
+from .errors import CsbenchError, GeneratorError
 from .generators import SampleContext
 from .quality import feature_spaces, sample_quality
 from .results import read_record, record_path, write_record
@@ -61,25 +66,147 @@ def student_accuracy(suite: Suite, protocol: Protocol, samples: torch.Tensor, lo
     return acc
 
 
+def reference_path(suite: Suite, protocol: Protocol, seed: int, cache_dir: Path | None = None) -> Path:
+    """One file per seed: units computing different seeds at once never rewrite each other's entries."""
+    return (cache_dir or home() / "reference") / suite.name / f"cs-{protocol_key(suite, protocol)}-seed{seed}.json"
+
+
+def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,
+                    seed: int, device: str = "cpu", cache_dir: Path | None = None) -> float:
+    """The protocol's accuracy on the first `samples` real training images for `seed`, cached on disk."""
+    path = reference_path(suite, protocol, seed, cache_dir)
+    if path.is_file():
+        return read_record(path)["accuracy"]
+    legacy = path.with_name(f"cs-{protocol_key(suite, protocol)}.json")  # all seeds in one file, before units
+    if legacy.is_file() and str(seed) in (cached := read_record(legacy)):
+        return cached[str(seed)]
+    if len(train) < protocol.samples:
+        raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
+                             f"fewer than the protocol's {protocol.samples}")
+    real = train.images[: protocol.samples]
+    timings: dict = defaultdict(float)
+    logits = label_samples(teacher, real, device, timings)
+    acc = student_accuracy(suite, protocol, real, logits, channel_mean(train.images), test, seed, device, timings,
+                           label=f"reference seed {seed}")
+    write_record(path, {"seed": seed, "accuracy": acc})
+    return acc
+
+
 def reference_scores(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,
                      seeds: Sequence[int], device: str = "cpu", cache_dir: Path | None = None) -> list[float]:
-    """The protocol's accuracy on the first `samples` real training images, per seed, cached on disk."""
-    path = (cache_dir or home() / "reference") / suite.name / f"cs-{protocol_key(suite, protocol)}.json"
-    cached = read_record(path) if path.is_file() else {}
-    missing = [s for s in seeds if str(s) not in cached]
-    if missing:
-        if len(train) < protocol.samples:
-            raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
-                                 f"fewer than the protocol's {protocol.samples}")
-        real = train.images[: protocol.samples]
-        timings: dict = defaultdict(float)
-        logits = label_samples(teacher, real, device, timings)
-        mean = channel_mean(train.images)
-        for seed in missing:
-            cached[str(seed)] = student_accuracy(suite, protocol, real, logits, mean, test, seed, device, timings,
-                                                 label=f"reference seed {seed}")
-            write_record(path, cached)
-    return [cached[str(s)] for s in seeds]
+    return [reference_score(suite, protocol, teacher, train, test, s, device, cache_dir) for s in seeds]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One seed of one generator file on a suite under a protocol, with every input spelled out.
+
+    `metrics`: this seed's samples also get the sample-quality metrics (a record takes them from its first seed).
+    `protected`: folders the generator must not read (the results), beyond the cache and data the sandbox adds.
+    `reference`: the seed's reference score where the caller already has it; otherwise it is computed or cached.
+    """
+
+    generator_file: Path
+    suite: Suite
+    protocol: Protocol
+    seed: int
+    metrics: bool = False
+    device: str = "cpu"
+    teacher_path: Path | None = None
+    data_root: Path | None = None
+    limits: Limits = Limits()
+    inception: bool | None = None
+    inception_weights: Path | None = None
+    protected: tuple[Path, ...] = ()
+    reference: float | None = None
+
+
+def unit_reference(unit: Unit) -> float:
+    """The reference score `unit` needs, computed or read from this machine's cache."""
+    teacher = load_teacher(unit.suite, unit.teacher_path, unit.device)
+    train, test = load_split(unit.suite.dataset, "train", unit.data_root), load_split(unit.suite.dataset, "test",
+                                                                                       unit.data_root)
+    return reference_score(unit.suite, unit.protocol, teacher, train, test, unit.seed, unit.device)
+
+
+def evaluate_unit(unit: Unit) -> dict:
+    """Score one seed of a generator; returns its seed record (raw and reference score, timings, provenance)."""
+    started = time.perf_counter()
+    suite, protocol = unit.suite, unit.protocol
+    protected = [*unit.protected, *([unit.data_root] if unit.data_root else [])]  # the sandbox adds the cache
+    gen = describe(unit.generator_file, unit.limits, protected)
+    if not gen.supports(suite.name):
+        raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
+                             f"{', '.join(gen.suites)})")
+    teacher = load_teacher(suite, unit.teacher_path, unit.device)
+    spaces = feature_spaces(suite, teacher, unit.inception, unit.inception_weights, unit.device) if unit.metrics else {}
+    train, test = load_split(suite.dataset, "train", unit.data_root), load_split(suite.dataset, "test", unit.data_root)
+    t0 = time.perf_counter()
+    reference = unit.reference
+    if reference is None:
+        reference = reference_score(suite, protocol, teacher, train, test, unit.seed, unit.device)
+    timings: dict = defaultdict(float, reference=time.perf_counter() - t0)
+    ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
+                        directory=gen.path.parent, device=unit.device, train=train if gen.needs_train_data else None)
+    t0 = time.perf_counter()
+    synthetic = draw_samples(gen, ctx, protocol.samples, unit.seed, unit.limits, protected)
+    timings["sampling"] += time.perf_counter() - t0
+    logits = label_samples(teacher, synthetic, unit.device, timings)
+    raw = student_accuracy(suite, protocol, synthetic, logits, channel_mean(train.images), test, unit.seed,
+                           unit.device, timings, label=f"{gen.name} seed {unit.seed}")
+    metrics = (sample_quality(suite, spaces, synthetic, {"train": train, "test": test}, unit.device, timings)
+               if unit.metrics else None)
+    timings["total"] = time.perf_counter() - started
+    return {
+        "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+        "sandbox": gen.sandbox,
+        "suite": suite.name,
+        "teacher": {"architecture": suite.teacher.architecture, "sha256": suite.teacher.sha256,
+                    "test_accuracy": suite.teacher.test_accuracy},
+        "student": suite.student,
+        "protocol": protocol.to_dict(),
+        "seed": unit.seed,
+        "raw_score": raw,
+        "reference_score": reference,
+        "metrics": metrics,
+        "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
+        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "csbench_version": __version__,
+        "torch_version": torch.__version__,
+        "device": unit.device if unit.device != "cpu" else f"cpu ({platform.processor() or platform.machine()}, "
+                                                           f"{torch.get_num_threads()} threads)",
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def merge_seed_records(seed_records: Sequence[dict]) -> dict:
+    """A generator's record from its seed records, in their order: scores per seed, metrics of the first seed,
+    timings summed. A pure function of the seed records, so every backend writes the same record."""
+    first = seed_records[0]
+    for r in seed_records[1:]:
+        if any(r[k] != first[k] for k in ("generator", "suite", "teacher", "student", "protocol")):
+            raise CsbenchError(f"seed records of {first['generator']['name']} on {first['suite']} disagree on the "
+                               f"generator file, teacher or protocol (seeds {first['seed']} and {r['seed']})")
+    raw = [r["raw_score"] for r in seed_records]
+    reference = [r["reference_score"] for r in seed_records]
+    cs, cs_stderr = compression_score(raw, reference)
+    timings: dict = defaultdict(float)
+    for r in seed_records:
+        for k, v in r["timings_s"].items():
+            timings[k] += v
+    return {
+        **{k: first[k] for k in ("generator", "sandbox", "suite", "teacher", "student", "protocol")},
+        "seeds": [r["seed"] for r in seed_records],
+        "raw_scores": raw,
+        "reference_scores": reference,
+        "cs": cs,
+        "cs_stderr": cs_stderr,
+        "metrics": first["metrics"],
+        "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
+        "peak_memory_mib": max(r["peak_memory_mib"] for r in seed_records),
+        **{k: first[k] for k in ("csbench_version", "torch_version", "device")},
+        "date": max(r["date"] for r in seed_records),
+    }
 
 
 def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str | None = None,
@@ -94,59 +221,16 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
 
     A failure at any stage raises before anything is written, so an existing record survives.
     """
-    started = time.perf_counter()
     suite = suite or get_suite(suite_name)
     protocol = protocol or suite.protocol(protocol_name)
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
     seeds = list(seeds if seeds is not None else protocol.seeds)
-    protected = [out_dir, *([data_root] if data_root else [])]  # beyond the cache, which the sandbox adds
-    gen = describe(generator_file, limits, protected)
-    if not gen.supports(suite.name):
-        raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
-                             f"{', '.join(gen.suites)})")
-    teacher = load_teacher(suite, teacher_path, device)
-    spaces = feature_spaces(suite, teacher, inception, inception_weights, device)
-    train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
-    t0 = time.perf_counter()
-    reference = reference_scores(suite, protocol, teacher, train, test, seeds, device)
-    timings: dict = defaultdict(float, reference=time.perf_counter() - t0)
-    mean = channel_mean(train.images)
-    ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
-                        directory=gen.path.parent, device=device, train=train if gen.needs_train_data else None)
-    raw = []
-    for seed in seeds:
-        t0 = time.perf_counter()
-        synthetic = draw_samples(gen, ctx, protocol.samples, seed, limits, protected)
-        timings["sampling"] += time.perf_counter() - t0
-        logits = label_samples(teacher, synthetic, device, timings)
-        raw.append(student_accuracy(suite, protocol, synthetic, logits, mean, test, seed, device, timings,
-                                    label=f"{gen.name} seed {seed}"))
-        if seed == seeds[0]:
-            metrics = sample_quality(suite, spaces, synthetic, {"train": train, "test": test}, device, timings)
-    cs, cs_stderr = compression_score(raw, reference)
-    timings["total"] = time.perf_counter() - started
-    record = {
-        "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
-        "sandbox": gen.sandbox,
-        "suite": suite.name,
-        "teacher": {"architecture": suite.teacher.architecture, "sha256": suite.teacher.sha256,
-                    "test_accuracy": suite.teacher.test_accuracy},
-        "student": suite.student,
-        "protocol": protocol.to_dict(),
-        "seeds": seeds,
-        "raw_scores": raw,
-        "reference_scores": reference,
-        "cs": cs,
-        "cs_stderr": cs_stderr,
-        "metrics": metrics,
-        "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
-        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "csbench_version": __version__,
-        "torch_version": torch.__version__,
-        "device": device if device != "cpu" else f"cpu ({platform.processor() or platform.machine()}, "
-                                                 f"{torch.get_num_threads()} threads)",
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    write_record(record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol), record)
+    units = [Unit(Path(generator_file), suite, protocol, seed, metrics=i == 0, device=device,
+                  teacher_path=teacher_path, data_root=data_root, limits=limits, inception=inception,
+                  inception_weights=inception_weights, protected=(Path(out_dir),))
+             for i, seed in enumerate(seeds)]
+    record = merge_seed_records([evaluate_unit(u) for u in units])
+    write_record(record_path(out_dir, suite.name, record["generator"]["name"], protocol.name, suite.default_protocol),
+                 record)
     return record

@@ -14,6 +14,13 @@ def record_path(out_dir: Path | str, suite: str, generator: str, protocol: str, 
     return Path(out_dir) / suite / f"{stem}.json"
 
 
+def seed_record_path(out_dir: Path | str, suite: str, generator: str, protocol: str, default_protocol: str,
+                     seed: int) -> Path:
+    """`<out>/<suite>/seeds/<record stem>--seed<k>.json`: one seed's unit, merged into the record beside it."""
+    record = record_path(out_dir, suite, generator, protocol, default_protocol)
+    return record.parent / "seeds" / f"{record.stem}--seed{seed}.json"
+
+
 def write_record(path: Path | str, record: dict) -> None:
     atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 

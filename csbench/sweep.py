@@ -2,21 +2,27 @@
 
 One failing generator is reported in one line and the sweep goes on; records of others are untouched. Each
 file is described and run in the sandbox (csbench.sandbox), never imported here.
+
+With a backend (csbench.backends) the seeds of every generator run as separate units elsewhere; each unit's
+seed record is written here as it arrives (`<out>/<suite>/seeds/`), and a generator's record is merged from
+them once all its seeds are in. A re-run skips the units whose seed records are current.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .backends import Failed, RayBackend, SlurmBackend
 from .cache import sha256_file
 from .errors import CsbenchError
-from .evaluate import evaluate
-from .results import read_record, record_path
+from .evaluate import Unit, evaluate, evaluate_unit, merge_seed_records, unit_reference
+from .progress import progress_bar
+from .results import read_record, record_path, seed_record_path, write_record
 from .sandbox import Limits, SandboxedGenerator, describe
 from .suites import Protocol, Suite, get_suite
 
@@ -38,17 +44,30 @@ def _normalised(value) -> object:
     return json.loads(json.dumps(value))
 
 
-def is_current(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol, seeds: Sequence[int]) -> bool:
-    """A record is current when the generator file, teacher, protocol and seeds are all the ones asked for."""
+def _same_inputs(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol) -> bool:
     return (record.get("generator", {}).get("sha256") == generator_sha256
             and record.get("teacher", {}).get("sha256") == suite.teacher.sha256
-            and record.get("protocol") == _normalised(protocol.to_dict())
-            and record.get("seeds") == list(seeds))
+            and record.get("protocol") == _normalised(protocol.to_dict()))
+
+
+def is_current(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol, seeds: Sequence[int]) -> bool:
+    """A record is current when the generator file, teacher, protocol and seeds are all the ones asked for."""
+    return _same_inputs(record, generator_sha256, suite, protocol) and record.get("seeds") == list(seeds)
+
+
+def seed_is_current(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol, seed: int,
+                    metrics: bool) -> bool:
+    """A seed record is current for the same inputs and seed, with metrics where its record takes them from it."""
+    return (_same_inputs(record, generator_sha256, suite, protocol) and record.get("seed") == seed
+            and (record.get("metrics") is not None or not metrics))
 
 
 def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, out_dir: Path | str = "results",
                  protocol_name: str | None = None, seeds: Sequence[int] | None = None, samples: int | None = None,
-                 on_outcome: Callable[[Outcome], None] = lambda outcome: None, **evaluate_kwargs) -> list[Outcome]:
+                 on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+                 backend: RayBackend | SlurmBackend | None = None, **evaluate_kwargs) -> list[Outcome]:
+    """Evaluate each generator file of `generator_dir` that declares the suite, in this process or, with
+    `backend`, seed by seed on its workers; `evaluate_kwargs` are evaluate()'s (device, data_root, limits...)."""
     suite = evaluate_kwargs.pop("suite", None) or get_suite(suite_name)
     protocol = suite.protocol(protocol_name)
     if samples is not None:
@@ -64,7 +83,7 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     for path, gen in described.items():
         if isinstance(gen, SandboxedGenerator):
             files_by_name[gen.name].append(str(path.relative_to(generator_dir)))
-    outcomes = []
+    outcomes, remote = [], []
     for path, gen in described.items():
         try:
             if isinstance(gen, CsbenchError):
@@ -79,6 +98,9 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
                 existing = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
                 if existing.is_file() and is_current(read_record(existing), sha256_file(path), suite, protocol, seeds):
                     outcome = Outcome(path, "current", existing.name)
+                elif backend is not None:
+                    remote.append((path, gen))
+                    continue
                 else:
                     record = evaluate(path, suite.name, protocol=protocol, seeds=seeds, out_dir=out_dir, suite=suite,
                                       **evaluate_kwargs)
@@ -87,4 +109,69 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
             outcome = Outcome(path, "failed", str(exc))
         on_outcome(outcome)
         outcomes.append(outcome)
+    if remote:
+        for outcome in run_units(backend, remote, suite, protocol, seeds, Path(out_dir), evaluate_kwargs):
+            on_outcome(outcome)
+            outcomes.append(outcome)
     return outcomes
+
+
+def run_units(backend: RayBackend | SlurmBackend, generators: Sequence[tuple[Path, SandboxedGenerator]],
+              suite: Suite, protocol: Protocol, seeds: Sequence[int], out_dir: Path, unit_kwargs: dict):
+    """Yield an outcome per generator as its last unit comes back from `backend`.
+
+    First one unit per seed computes (or reads from its worker's cache) the reference score, so that units of
+    different generators do not each train the same reference student; then every missing (generator, seed)."""
+    def seed_path(gen: SandboxedGenerator, seed: int) -> Path:
+        return seed_record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol, seed)
+
+    done: dict[Path, dict[int, dict]] = {path: {} for path, _ in generators}
+    todo = []
+    for path, gen in generators:
+        digest = sha256_file(path)
+        for i, seed in enumerate(seeds):
+            existing = seed_path(gen, seed)
+            if existing.is_file() and seed_is_current(record := read_record(existing), digest, suite, protocol, seed,
+                                                      metrics=i == 0):
+                done[path][seed] = record
+            else:
+                todo.append(Unit(path, suite, protocol, seed, metrics=i == 0, protected=(out_dir,), **unit_kwargs))
+    gens = dict(generators)
+    failures: dict[Path, list[str]] = defaultdict(list)
+
+    def outcome(path: Path) -> Outcome:
+        if failures[path]:
+            return Outcome(path, "failed", failures[path][0])
+        record = merge_seed_records([done[path][seed] for seed in seeds])
+        write_record(record_path(out_dir, suite.name, gens[path].name, protocol.name, suite.default_protocol), record)
+        return Outcome(path, "evaluated", f"CS {record['cs']:.4f} ± {record['cs_stderr']:.4f}")
+
+    need = sorted({u.seed for u in todo})
+    with progress_bar() as bar:
+        task = bar.add_task(f"{suite.name}: references, then units", total=len(need) + len(todo))
+        references = {}
+        for i, value in backend.map(unit_reference, [next(u for u in todo if u.seed == s) for s in need]):
+            references[need[i]] = value
+            bar.advance(task)
+        runnable = []
+        for unit in todo:
+            if isinstance(references[unit.seed], Failed):
+                failures[unit.generator_file].append(f"reference seed {unit.seed}: {references[unit.seed].message}")
+                bar.advance(task)
+            else:
+                runnable.append(dataclasses.replace(unit, reference=references[unit.seed]))
+        left = Counter(u.generator_file for u in runnable)
+        for path in gens:
+            if not left[path]:
+                yield outcome(path)
+        for i, value in backend.map(evaluate_unit, runnable):
+            unit = runnable[i]
+            bar.advance(task)
+            if isinstance(value, Failed):
+                failures[unit.generator_file].append(f"seed {unit.seed}: {value.message}")
+            else:
+                write_record(seed_path(gens[unit.generator_file], unit.seed), value)
+                done[unit.generator_file][unit.seed] = value
+            left[unit.generator_file] -= 1
+            if not left[unit.generator_file]:
+                yield outcome(unit.generator_file)
