@@ -154,6 +154,9 @@ register_suite(
         student="lenet",
         student_note="LeNet-style: conv5x5-64, ReLU, max-pool, conv5x5-128, ReLU, max-pool, FC-1024, FC-10",
         protocols={"paper": PAPER_PROTOCOL, "graded": GRADED_PROTOCOL},
+        # Measured (README): `paper` scores ten images per class 0.97 against real data's 1.0, `graded` 0.82,
+        # so only `graded` sees the intra-class collapse that CS exists to catch.
+        default_protocol="graded",
     )
 )
 
