@@ -52,7 +52,8 @@ def require(module: str, extra: str):
 
 @dataclass(frozen=True)
 class RayBackend:
-    """Each item a Ray task on the cluster at `address` (a fresh local one when None and none is running).
+    """Each item a Ray task: on the cluster this process is connected to, else the one at `address`, else a fresh
+    local one.
 
     Ray reruns a task whose worker process or node died, up to `max_retries` times."""
 
@@ -62,27 +63,22 @@ class RayBackend:
 
     def map(self, fn: Callable, items: Sequence) -> Iterator[tuple[int, object]]:
         ray = require("ray", "ray")
-        owned = not ray.is_initialized()
-        if owned:
-            ray.init(address=self.address, **({} if self.address else {"include_dashboard": False}))
-        try:
-            memory = {"memory": int(self.resources.memory_gib * 2**30)} if self.resources.memory_gib else {}
-            task = ray.remote(call).options(num_cpus=self.resources.cpus, num_gpus=self.resources.gpus,
-                                            max_retries=self.max_retries, **memory)
-            pending = {task.remote(fn, item, self.resources.cpus): i for i, item in enumerate(items)}
-            while pending:
-                (ref,), _ = ray.wait(list(pending), num_returns=1)
-                index = pending.pop(ref)
-                try:
-                    yield index, ray.get(ref)
-                except ray.exceptions.RayTaskError:
-                    raise
-                except ray.exceptions.RayError as exc:
-                    yield index, Failed(f"its Ray worker was lost {self.max_retries + 1} times "
-                                        f"({type(exc).__name__})")
-        finally:
-            if owned:
-                ray.shutdown()
+        if not ray.is_initialized():  # stays up for the sweep's next map; Ray shuts it down when the process exits
+            ray.init(address=self.address, log_to_driver=False,  # outcomes come back as values, not worker logs
+                     **({} if self.address else {"include_dashboard": False}))
+        memory = {"memory": int(self.resources.memory_gib * 2**30)} if self.resources.memory_gib else {}
+        task = ray.remote(call).options(num_cpus=self.resources.cpus, num_gpus=self.resources.gpus,
+                                        max_retries=self.max_retries, **memory)
+        pending = {task.remote(fn, item, self.resources.cpus): i for i, item in enumerate(items)}
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            index = pending.pop(ref)
+            try:
+                yield index, ray.get(ref)
+            except ray.exceptions.RayTaskError:
+                raise
+            except ray.exceptions.RayError as exc:
+                yield index, Failed(f"its Ray worker was lost {self.max_retries + 1} times ({type(exc).__name__})")
 
 
 @dataclass(frozen=True)

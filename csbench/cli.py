@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -110,8 +111,10 @@ def _print_metrics(metrics: dict) -> None:
 
 def _backend(args: argparse.Namespace):
     """None for `local`; else the backend the options describe (csbench.backends)."""
-    from .backends import RayBackend, Resources, SlurmBackend
+    from .backends import RayBackend, Resources, SlurmBackend, require
 
+    if args.backend != "local":
+        require(*{"ray": ("ray", "ray"), "slurm": ("submitit", "slurm")}[args.backend])
     if args.address and args.backend != "ray":
         raise CsbenchError("--address is the Ray cluster's: use it with --backend ray")
     if args.partition and args.backend != "slurm":
@@ -137,7 +140,7 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
         limits=_limits(args), backend=_backend(args),
         teacher_path=args.teacher, data_root=args.data_dir, inception=args.inception,
         inception_weights=args.inception_weights,
-        on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {o.detail}",
+        on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {escape(o.detail)}",
                                            highlight=False, soft_wrap=True),
     )
     failed = sum(o.status == "failed" for o in outcomes)
@@ -274,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = args.run(args)
     except CsbenchError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

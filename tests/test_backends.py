@@ -133,3 +133,49 @@ def test_a_missing_extra_names_its_install_command(monkeypatch):
     with pytest.raises(CsbenchError, match=r"^the slurm backend needs submitit, an optional extra: "
                                            r"pip install 'csbench\[slurm\]'$"):
         require("submitit", "slurm")
+
+
+def test_a_missing_extra_fails_the_command_before_any_work(monkeypatch, capsys, tmp_path):
+    from csbench.cli import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    args = ["evaluate-all", "--suite", "fashion-mnist", "--generators", str(tmp_path), "--out", str(tmp_path)]
+    assert main([*args, "--backend", "ray"]) == 2
+    assert "error: the ray backend needs ray, an optional extra: pip install 'csbench[ray]'" in capsys.readouterr().err
+    assert main([*args, "--address", "auto"]) == 2
+    assert "--address is the Ray cluster's: use it with --backend ray" in capsys.readouterr().err
+
+
+def seed_record(seed, raw, reference, **extra):
+    return {"generator": {"name": "g", "file": "g.py", "sha256": "ab"}, "sandbox": {"landlock": True}, "suite": "s",
+            "teacher": {"sha256": "cd"}, "student": "st", "protocol": {"name": "p"}, "seed": seed, "raw_score": raw,
+            "reference_score": reference, "metrics": {"teacher": {"is": 2.0}} if seed == 4 else None,
+            "timings_s": {"sampling": 1.25, "total": 2.5}, "peak_memory_mib": 100 + seed,
+            "csbench_version": "0", "torch_version": "2", "device": "cpu", "date": f"2026-01-0{seed}T00:00:00Z",
+            **extra}
+
+
+def test_merge_takes_scores_in_seed_order_and_metrics_of_the_first_seed():
+    from csbench.evaluate import merge_seed_records
+
+    record = merge_seed_records([seed_record(4, 0.6, 0.8), seed_record(2, 0.4, 0.8)])
+    assert record["seeds"] == [4, 2] and record["raw_scores"] == [0.6, 0.4] and record["reference_scores"] == [0.8, 0.8]
+    assert record["cs"] == pytest.approx(0.625)
+    assert record["cs_stderr"] == pytest.approx(0.625 * 0.1 / 0.5)  # std 0.1414 / sqrt 2 over the mean 0.5
+    assert record["metrics"] == {"teacher": {"is": 2.0}}
+    assert record["timings_s"] == {"sampling": 2.5, "total": 5.0} and record["peak_memory_mib"] == 104
+    assert record["date"] == "2026-01-04T00:00:00Z"
+    with pytest.raises(CsbenchError, match="disagree on the generator file, teacher or protocol"):
+        merge_seed_records([seed_record(4, 0.6, 0.8), seed_record(2, 0.4, 0.8, protocol={"name": "q"})])
+
+
+def test_reference_scores_are_cached_one_file_per_seed(tiny_suite, tmp_path):
+    from csbench.evaluate import protocol_key, reference_path, reference_score
+
+    protocol = tiny_suite.protocol()
+    write_record(tmp_path / tiny_suite.name / f"cs-{protocol_key(tiny_suite, protocol)}.json", {"0": 0.75})  # the file of all seeds that caches written before units hold
+    write_record(reference_path(tiny_suite, protocol, 1, tmp_path), {"seed": 1, "accuracy": 0.5})
+    scores = [reference_score(tiny_suite, protocol, None, None, None, seed, cache_dir=tmp_path) for seed in (0, 1)]
+    assert scores == [0.75, 0.5]
+    key = protocol_key(tiny_suite, protocol)
+    assert reference_path(tiny_suite, protocol, 1, tmp_path) == tmp_path / tiny_suite.name / f"cs-{key}-seed1.json"
