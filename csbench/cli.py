@@ -161,16 +161,23 @@ def _cmd_teacher_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_leaderboard_render(args: argparse.Namespace) -> None:
-    from .leaderboard import render
+    """Image suites render from evaluation records, tabular suites from compress records; one index for both."""
+    from .leaderboard import render, render_index
+    from .tabular.report import write_board
+    from .tabular.suites import TABULAR_SUITES
 
-    suites = [get_suite(args.suite)] if args.suite else list(SUITES.values())
-    for suite in suites:
-        path = render(suite, args.results, args.out)
+    names = [args.suite] if args.suite else [*SUITES, *TABULAR_SUITES]
+    for name in names:
+        if name in TABULAR_SUITES:
+            path = write_board(name, args.results, args.out) if args.suite or (args.results / name).is_dir() else None
+        else:
+            path = render(get_suite(name), args.results, args.out)
+            if path is None and args.suite:
+                raise CsbenchError(f"no result records for suite {name!r} under {args.results}/{name}/; "
+                                   f"run `csbench evaluate FILE --suite {name}` first")
         if path:
-            console.print(f"{suite.name}: {path}", highlight=False)
-        elif args.suite:
-            raise CsbenchError(f"no result records for suite {suite.name!r} under {args.results}/{suite.name}/; "
-                               f"run `csbench evaluate FILE --suite {suite.name}` first")
+            console.print(f"{name}: {path}", highlight=False)
+    render_index(args.out)
 
 
 def _positive_int(text: str) -> int:

@@ -9,5 +9,5 @@ SUITES=("$@")
 [ ${#SUITES[@]} -eq 0 ] && SUITES=(wine breast-cancer digits magic)
 for suite in "${SUITES[@]}"; do
   csbench compress --suite "$suite" --generator "${GENERATORS[@]}" --no-students
-  csbench tabular-board --suite "$suite"
+  csbench leaderboard render --suite "$suite"
 done

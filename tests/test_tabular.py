@@ -230,11 +230,11 @@ def test_cli_compress_and_board(tmp_path, magic_dir, monkeypatch, capsys, offlin
     assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--seeds", "1", "--out", str(out),
                  "--data-dir", str(magic_dir), "--no-students"]) == 0
     assert not (out / "magic" / "students").exists()
-    assert main(["tabular-board", "--suite", "magic", "--results", str(out), "--out", str(tmp_path / "boards")]) == 0
+    assert main(["leaderboard", "render", "--suite", "magic", "--results", str(out), "--out", str(tmp_path / "boards")]) == 0
     assert "tabular_real_data rows only" in (tmp_path / "boards" / "magic.md").read_text()
     assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--data-dir", str(tmp_path / "none")]) == 2
     assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--protocol", "paper"]) == 2
-    assert main(["tabular-board", "--suite", "wine", "--results", str(tmp_path / "none")]) == 2
+    assert main(["leaderboard", "render", "--suite", "wine", "--results", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert "no compress records for suite wine" in err and "magic.npz" in err and "image suites only" in err
 

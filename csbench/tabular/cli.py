@@ -1,4 +1,4 @@
-"""Command-line pieces for tabular suites: `compress`, `tabular-board`, and their lines in `csbench suites`."""
+"""Command-line pieces for tabular suites: `compress` and its lines in `csbench suites`."""
 
 from __future__ import annotations
 
@@ -96,13 +96,6 @@ def _print_record(record: dict) -> None:
                   highlight=False, soft_wrap=True)
 
 
-def _cmd_board(args: argparse.Namespace) -> None:
-    from .report import write_board
-
-    for name in args.suite:
-        console.print(f"board: {write_board(name, args.results, args.out)}", highlight=False)
-
-
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -133,9 +126,3 @@ def add_commands(commands) -> None:
     images.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     images.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
     comp.set_defaults(run=_cmd_compress)
-
-    board = commands.add_parser("tabular-board", help="render leaderboards/<suite>.md from compress records")
-    board.add_argument("--suite", required=True, nargs="+")
-    board.add_argument("--results", type=Path, default=Path("results"), help="records folder (default results/)")
-    board.add_argument("--out", type=Path, default=Path("leaderboards"), help="boards folder (default leaderboards/)")
-    board.set_defaults(run=_cmd_board)

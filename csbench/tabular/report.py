@@ -134,7 +134,7 @@ def render_board(suite: TabularSuite, records: list[dict]) -> str:
     lines += ["", "Records: " + ", ".join(f"`results/{suite.name}/{r['generator']['name']}.json` "
                                          f"({r['generator']['file']} sha256 {r['generator']['sha256'][:12]}, {r['date']})"
                                          for r in records) + ".",
-              f"Rendered by `csbench tabular-board --suite {suite.name}`.", ""]
+              f"Rendered by `csbench leaderboard render --suite {suite.name}`.", ""]
     return "\n".join(lines)
 
 
