@@ -48,10 +48,12 @@ def build_student(suite: Suite) -> nn.Module:
 
 
 def _optimizer(protocol: Protocol, params) -> torch.optim.Optimizer:
+    """Multi-tensor ("foreach") updates: on the CPU PyTorch defaults to one parameter at a time, which for
+    the student's 6.6M parameters costs more than twice as long per step, with bit-identical results."""
     if protocol.optimizer == "adam":
-        return torch.optim.Adam(params, lr=protocol.lr)
+        return torch.optim.Adam(params, lr=protocol.lr, foreach=True)
     if protocol.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=protocol.lr, momentum=0.9, nesterov=True)
+        return torch.optim.SGD(params, lr=protocol.lr, momentum=0.9, nesterov=True, foreach=True)
     raise ValueError(f"unknown optimizer {protocol.optimizer!r}")
 
 
@@ -65,23 +67,26 @@ def _scheduler(protocol: Protocol, opt: torch.optim.Optimizer, total_steps: int)
 
 def train_student(suite: Suite, protocol: Protocol, inputs: torch.Tensor, teacher_logits: torch.Tensor,
                   seed: int, device: str = "cpu", label: str = "student") -> nn.Module:
-    """Train a freshly initialised student by the protocol; `inputs` are already normalised."""
+    """Train a freshly initialised student by the protocol; `inputs` are already normalised.
+
+    The data moves to `device` once; batches are gathered there, so a GPU run copies nothing per step.
+    """
     torch.manual_seed(seed)
     order_gen = torch.Generator().manual_seed(seed)
     student = build_student(suite).to(device, memory_format=torch.channels_last)
     opt = _optimizer(protocol, student.parameters())
     steps_per_epoch = math.ceil(len(inputs) / protocol.batch_size)
     sched = _scheduler(protocol, opt, protocol.epochs * steps_per_epoch)
+    inputs, teacher_logits = inputs.to(device), teacher_logits.to(device)
     student.train()
     with progress_bar() as bar:
         task = bar.add_task(label, total=protocol.epochs * steps_per_epoch)
         for _ in range(protocol.epochs):
-            order = torch.randperm(len(inputs), generator=order_gen)
+            order = torch.randperm(len(inputs), generator=order_gen).to(device)
             for i in range(0, len(inputs), protocol.batch_size):
                 idx = order[i : i + protocol.batch_size]
-                xb = inputs[idx].to(device, memory_format=torch.channels_last)
-                loss = distillation_loss(student(xb), teacher_logits[idx].to(device), protocol.loss,
-                                         protocol.temperature)
+                xb = inputs[idx].contiguous(memory_format=torch.channels_last)
+                loss = distillation_loss(student(xb), teacher_logits[idx], protocol.loss, protocol.temperature)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -38,16 +38,21 @@ def _conv_bn(cin: int, cout: int, kernel: int = 3) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
+def _conv_bn_pool(cin: int, cout: int) -> list[nn.Module]:
+    """conv-BN-ReLU-maxpool computed as conv-BN-maxpool-ReLU: the same numbers (ReLU is monotone, so it
+    commutes with max), forward and backward, with ReLU on a quarter of the activations."""
+    conv, bn, relu = _conv_bn(cin, cout)
+    return [conv, bn, nn.MaxPool2d(2), relu]
+
+
 @architecture("cnn6")
 def cnn6(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
     """Six 3x3 conv layers (32-32, 64-64, 128-128) with batch norm and global average pooling."""
     features = nn.Sequential(
         *_conv_bn(in_channels, 32),
-        *_conv_bn(32, 32),
-        nn.MaxPool2d(2),
+        *_conv_bn_pool(32, 32),
         *_conv_bn(32, 64),
-        *_conv_bn(64, 64),
-        nn.MaxPool2d(2),
+        *_conv_bn_pool(64, 64),
         *_conv_bn(64, 128),
         *_conv_bn(128, 128),
         nn.AdaptiveAvgPool2d(1),
@@ -60,16 +65,17 @@ def cnn6(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
 def lenet(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
     """The seed authors' LeNet-style student: conv5x5-64, pool, conv5x5-128, pool, FC-1024, FC-10.
 
-    ReLU follows each convolution; the two fully connected layers are linear, as in their code.
+    ReLU follows each convolution; the two fully connected layers are linear, as in their code. Each
+    ReLU runs after its max-pool, which gives the same numbers (ReLU is monotone) on a quarter of the values.
     """
     side = image_size // 4
     features = nn.Sequential(
         nn.Conv2d(in_channels, 64, 5, padding=2),
-        nn.ReLU(inplace=True),
         nn.MaxPool2d(2),
+        nn.ReLU(inplace=True),
         nn.Conv2d(64, 128, 5, padding=2),
-        nn.ReLU(inplace=True),
         nn.MaxPool2d(2),
+        nn.ReLU(inplace=True),
         nn.Flatten(),
         nn.Linear(128 * side * side, 1024),
     )
