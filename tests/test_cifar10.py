@@ -113,11 +113,11 @@ def tiny_cifar_suite(tmp_path_factory, cifar_root):
 
 
 def train_dcgan(cifar_root: Path, out: Path) -> int:
-    spec = importlib.util.spec_from_file_location("train_dcgan_cifar10", ROOT / "scripts" / "train_dcgan_cifar10.py")
+    spec = importlib.util.spec_from_file_location("train_gan", ROOT / "scripts" / "train_gan.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    return script.main(["--data-dir", str(cifar_root), "--limit", "32", "--batch-size", "16", "--epochs", "1",
-                        "--out", str(out)])
+    return script.main(["--suite", "cifar10", "--arch", "dcgan32", "--data-dir", str(cifar_root), "--limit", "32",
+                        "--batch-size", "16", "--epochs", "1", "--out", str(out)])
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +258,7 @@ def test_dcgan_without_weights_says_how_to_train_them(tmp_path):
     shutil.copy(GENERATORS / "cifar10" / "dcgan.py", tmp_path)
     gen = load_generator_file(tmp_path / "dcgan.py")
     ctx = SampleContext(suite="cifar10", shape=(3, 32, 32), num_classes=10, directory=tmp_path)
-    with pytest.raises(GeneratorError, match=r"dcgan.pt not found; train them with `python scripts/train_dcgan") as err:
+    with pytest.raises(GeneratorError, match=r"dcgan.pt not found; train them with `python scripts/train_gan") as err:
         gen.sample(2, 0, ctx)
     assert "\n" not in str(err.value)
 
