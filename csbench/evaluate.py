@@ -18,20 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from . import __version__
-from .cache import home, sha256_file
+from .cache import atomic_path, home, sha256_file
 from .compression import channel_mean, compression_score, normalize, train_student
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
 from .generators import SampleContext
+from .features import FeatureSpace, from_teacher_pass
 from .quality import feature_spaces, sample_quality
 from .results import read_record, record_path, write_record
 from .sandbox import Limits, SandboxedGenerator, describe
 from .sandbox import sample as sandboxed_sample
 from .suites import Protocol, Suite, get_suite
-from .teacher import accuracy, load_teacher, predict_logits
+from .teacher import accuracy, load_teacher, predict_features, predict_logits
 
 
 def protocol_key(suite: Suite, protocol: Protocol) -> str:
@@ -51,6 +53,40 @@ def label_samples(teacher: torch.nn.Module, samples: torch.Tensor, device: str, 
     t0 = time.perf_counter()
     logits = predict_logits(teacher, samples, device=device)
     timings["labelling"] += time.perf_counter() - t0
+    return logits
+
+
+def label_and_extract(teacher: torch.nn.Module, samples: torch.Tensor, device: str,
+                      timings: dict) -> tuple[torch.Tensor, tuple[np.ndarray, np.ndarray]]:
+    """The teacher's logits on `samples` and, from the same forward pass, their teacher-space features and
+    probabilities: the metrics need no second pass over the samples."""
+    t0 = time.perf_counter()
+    features, logits = predict_features(teacher, samples, device=device)
+    timings["labelling"] += time.perf_counter() - t0
+    return logits, from_teacher_pass(features, logits)
+
+
+def real_logits_path(suite: Suite, images: torch.Tensor, cache_dir: Path | None = None) -> Path:
+    """Keyed by the teacher's and the images' sha256: a different copy of the data gets its own file."""
+    digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
+    return ((cache_dir or home() / "reference") / suite.name /
+            f"logits-{suite.teacher.sha256[:16]}-{digest}-n{len(images)}.npy")
+
+
+def real_logits(suite: Suite, teacher: torch.nn.Module, images: torch.Tensor, device: str, timings: dict,
+                cache_dir: Path | None = None) -> torch.Tensor:
+    """The teacher's logits on real images, cached: every seed and protocol of the reference reuses them."""
+    path = real_logits_path(suite, images, cache_dir)
+    if path.is_file():
+        try:
+            cached = torch.from_numpy(np.load(path))
+            if cached.shape == (len(images), suite.num_classes) and cached.dtype == torch.float32:
+                return cached
+        except (OSError, ValueError, EOFError):
+            pass  # a damaged cache file is recomputed and replaced
+    logits = label_samples(teacher, images, device, timings)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, logits.numpy())
     return logits
 
 
@@ -85,7 +121,7 @@ def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, 
                              f"fewer than the protocol's {protocol.samples}")
     real = train.images[: protocol.samples]
     timings: dict = defaultdict(float)
-    logits = label_samples(teacher, real, device, timings)
+    logits = real_logits(suite, teacher, real, device, timings, cache_dir)
     acc = student_accuracy(suite, protocol, real, logits, channel_mean(train.images), test, seed, device, timings,
                            label=f"reference seed {seed}")
     write_record(path, {"seed": seed, "accuracy": acc})
@@ -151,11 +187,15 @@ def evaluate_unit(unit: Unit) -> dict:
     t0 = time.perf_counter()
     synthetic = draw_samples(gen, ctx, protocol.samples, unit.seed, unit.limits, protected)
     timings["sampling"] += time.perf_counter() - t0
-    logits = label_samples(teacher, synthetic, unit.device, timings)
+    extracted = {}
+    if isinstance(spaces.get("teacher"), FeatureSpace):
+        logits, extracted["teacher"] = label_and_extract(teacher, synthetic, unit.device, timings)
+    else:
+        logits = label_samples(teacher, synthetic, unit.device, timings)
     raw = student_accuracy(suite, protocol, synthetic, logits, channel_mean(train.images), test, unit.seed,
                            unit.device, timings, label=f"{gen.name} seed {unit.seed}")
-    metrics = (sample_quality(suite, spaces, synthetic, {"train": train, "test": test}, unit.device, timings)
-               if unit.metrics else None)
+    metrics = (sample_quality(suite, spaces, synthetic, {"train": train, "test": test}, unit.device, timings,
+                              extracted) if unit.metrics else None)
     timings["total"] = time.perf_counter() - started
     return {
         "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},

@@ -149,6 +149,11 @@ def inception_space(path: Path | None = None) -> FeatureSpace:
                         f"{state['fc.weight'].shape[0]} ImageNet classes", digest, network.eval(), 50, False)
 
 
+def from_teacher_pass(features: torch.Tensor, logits: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """What `extract` gives in the teacher's space, from the pass that labelled the samples (one pass, not two)."""
+    return features.numpy(), F.softmax(logits, dim=1).double().numpy()
+
+
 @torch.inference_mode()
 def extract(space: FeatureSpace, images: torch.Tensor, device: str = "cpu",
             label: str = "") -> tuple[np.ndarray, np.ndarray]:

@@ -54,11 +54,17 @@ def real_reference(suite: Suite, space: FeatureSpace, split_name: str, split: Sp
 
 
 def space_metrics(space: FeatureSpace, samples: torch.Tensor, reference: Reference, n: int, m: int,
-                  device: str, timings: dict) -> dict:
-    """Every metric of the first n samples against the reference; `timings` gets the seconds of each."""
+                  device: str, timings: dict, extracted: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Every metric of the first n samples against the reference; `timings` gets the seconds of each.
+
+    `extracted`: the samples' (features, probabilities) where a pass made for another purpose already has them.
+    """
     key = f"metrics.{space.name}"
     t0 = time.perf_counter()
-    features, probs = extract(space, samples[:n], device, label="(samples)")
+    if extracted is None:
+        features, probs = extract(space, samples[:n], device, label="(samples)")
+    else:
+        features, probs = extracted[0][:n], extracted[1][:n]
     t1 = time.perf_counter()
     is_mean, is_std = inception_score(probs)
     classes = class_statistics(probs)
@@ -103,8 +109,12 @@ def feature_spaces(suite: Suite, teacher: nn.Module, inception: bool | None = No
 
 
 def sample_quality(suite: Suite, spaces: dict[str, FeatureSpace | str], samples: torch.Tensor,
-                   splits: dict[str, Split], device: str, timings: dict) -> dict:
-    """The "metrics" entry of a record: for each family its numbers and the sample counts they rest on."""
+                   splits: dict[str, Split], device: str, timings: dict,
+                   extracted: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> dict:
+    """The "metrics" entry of a record: for each family its numbers and the sample counts they rest on.
+
+    `extracted`: per family, the samples' (features, probabilities) already computed (csbench.evaluate gets
+    the teacher's from the pass that labels the samples)."""
     split = splits[suite.fid_reference_split]
     n = min(suite.quality_samples, len(samples), len(split))
     m = min(suite.prdc_samples, n)
@@ -116,6 +126,6 @@ def sample_quality(suite: Suite, spaces: dict[str, FeatureSpace | str], samples:
         t0 = time.perf_counter()
         reference = real_reference(suite, space, suite.fid_reference_split, split, n, m, device)
         timings[f"metrics.{name}.reference"] += time.perf_counter() - t0
-        out[name] = {**space_metrics(space, samples, reference, n, m, device, timings),
+        out[name] = {**space_metrics(space, samples, reference, n, m, device, timings, (extracted or {}).get(name)),
                      "reference_split": suite.fid_reference_split}
     return out

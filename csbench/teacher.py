@@ -76,6 +76,20 @@ def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = 102
     return torch.cat([model(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)])
 
 
+@torch.inference_mode()
+def predict_features(model: nn.Module, images: torch.Tensor, batch_size: int = 1024,
+                     device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Penultimate features and logits from one forward pass: a FeatureClassifier's forward is
+    `classifier(features(x))`, so the logits equal `predict_logits`'s bit for bit at the same batch size."""
+    model.eval()
+    features, logits = [], []
+    for i in range(0, len(images), batch_size):
+        f = model.features(images[i : i + batch_size].to(device))
+        logits.append(model.classifier(f).float().cpu())
+        features.append(f.float().cpu())
+    return torch.cat(features), torch.cat(logits)
+
+
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return (logits.argmax(1) == labels).float().mean().item()
 

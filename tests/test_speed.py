@@ -90,3 +90,43 @@ def test_train_student_matches_the_plain_loop_bit_for_bit(loss):
     assert math.ceil(320 / protocol.batch_size) == 5
     for (key, a), b in zip(fast.state_dict().items(), slow.state_dict().values()):
         assert torch.equal(a, b), key
+
+
+def test_one_teacher_pass_labels_the_samples_and_gives_the_teacher_features():
+    from collections import defaultdict
+
+    from csbench.evaluate import label_and_extract, label_samples
+    from csbench.teacher import load_teacher
+
+    suite = get_suite("fashion-mnist")
+    teacher = load_teacher(suite)
+    images = torch.rand(1100, 1, 28, 28, generator=torch.Generator().manual_seed(3))  # two batches of 1024
+    timings = defaultdict(float)
+    logits, (features, probs) = label_and_extract(teacher, images, "cpu", timings)
+    assert torch.equal(logits, label_samples(teacher, images, "cpu", timings))
+    separate_features, separate_probs = extract(teacher_space(suite, teacher), images)
+    assert features.shape == (1100, 128) and probs.dtype == np.float64
+    assert np.array_equal(features, separate_features) and np.array_equal(probs, separate_probs)
+
+
+def test_real_logits_are_cached_and_a_damaged_cache_is_recomputed():
+    from collections import defaultdict
+
+    from csbench.evaluate import real_logits, real_logits_path
+    from csbench.teacher import load_teacher, predict_logits
+
+    suite = get_suite("fashion-mnist")
+    teacher = load_teacher(suite)
+    calls = []
+    teacher.register_forward_hook(lambda *_: calls.append(1))
+    images = torch.rand(200, 1, 28, 28, generator=torch.Generator().manual_seed(4))
+    first = real_logits(suite, teacher, images, "cpu", defaultdict(float))
+    assert len(calls) == 1 and real_logits_path(suite, images).is_file()
+    assert torch.equal(real_logits(suite, teacher, images, "cpu", defaultdict(float)), first)
+    assert len(calls) == 1
+    assert real_logits_path(suite, images[:100]) != real_logits_path(suite, images)
+    assert real_logits_path(suite, images.flip(0)) != real_logits_path(suite, images)
+    real_logits_path(suite, images).write_bytes(b"not an array")
+    assert torch.equal(real_logits(suite, teacher, images, "cpu", defaultdict(float)), first)
+    assert len(calls) == 2
+    assert torch.equal(first, predict_logits(teacher, images))
