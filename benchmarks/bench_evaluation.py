@@ -1,0 +1,312 @@
+"""Time a Compression Score evaluation stage by stage on this machine, beside pytorch-fid's feature loop.
+
+    python benchmarks/bench_evaluation.py                          # fashion-mnist, default protocol, seed 0
+    python benchmarks/bench_evaluation.py --protocol paper --seeds 0 1 2
+    python benchmarks/bench_evaluation.py --stability 5 --generators generators/real_data.py gan.py
+
+Writes benchmarks/results/<machine>.json and .md (`--name` overrides the machine name). Not part of the test
+suite: a full run trains one student per seed. Timings on a shared machine are inflated: the JSON keeps the
+load average before and after the run so that readers can tell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import re
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from csbench.cache import atomic_write_text, data_root
+from csbench.compression import compression_score
+from csbench.data import load_split
+from csbench.evaluate import Unit, evaluate_unit
+from csbench.features import extract, teacher_space
+from csbench.suites import Protocol, Suite, get_suite
+from csbench.teacher import load_teacher
+
+ROOT = Path(__file__).resolve().parents[1]
+
+STAGES = {  # timing key in a seed record -> row label
+    "sampling": "sampling (sandboxed child)",
+    "labelling": "teacher labelling (+ teacher features, one pass, on the metrics seed)",
+    "training": "student training",
+    "scoring": "test scoring",
+    "reference": "reference score (cached after its first run)",
+    "metrics.teacher.reference": "teacher reference statistics (cached after their first run)",
+    "metrics.teacher.features": "teacher feature pass (~0: done by the labelling pass)",
+    "metrics.teacher.is": "IS",
+    "metrics.teacher.fid": "FID",
+    "metrics.teacher.kid": "KID",
+    "metrics.teacher.prdc": "PRDC",
+    "metrics.inception.reference": "Inception reference statistics",
+    "metrics.inception.features": "Inception feature pass",
+    "total": "total (seed record)",
+}
+
+
+def peak_rss_mib() -> dict:
+    """Peak resident memory of this process and of its largest child (the sandboxed samplers), MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"harness": round(own), "largest_child": round(children)}
+
+
+def machine(device: str) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "device": device, "python": platform.python_version()}
+    if torch.device(device).type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def machine_name(info: dict) -> str:
+    """A file name that says what ran it: "cpu-2c-amd-epyc" or "cuda-nvidia-h100-80gb-hbm3"."""
+    what = info["gpu"] if "gpu" in info else f"{info['cores']}c-{info['cpu']}"
+    kind = "cuda" if "gpu" in info else "cpu"
+    return re.sub(r"[^a-z0-9]+", "-", f"{kind}-{what}".lower()).strip("-")[:60]
+
+
+def time_evaluation(suite: Suite, protocol: Protocol, generator: Path, seeds: Sequence[int], device: str,
+                    metrics: bool = True, data_root: Path | None = None) -> dict:
+    """Evaluate `generator` seed by seed (metrics on the first), as `csbench evaluate` does; keep every timing."""
+    started = time.perf_counter()
+    records = [evaluate_unit(Unit(generator, suite, protocol, seed, metrics=metrics and i == 0, device=device,
+                                  data_root=data_root)) for i, seed in enumerate(seeds)]
+    wall = time.perf_counter() - started
+    cs, stderr = compression_score([r["raw_score"] for r in records], [r["reference_score"] for r in records])
+    return {"generator": str(generator), "protocol": protocol.to_dict(), "seeds": list(seeds),
+            "per_seed_s": [r["timings_s"] for r in records], "wall_s": round(wall, 3),
+            "raw_scores": [r["raw_score"] for r in records],
+            "reference_scores": [r["reference_score"] for r in records], "cs": cs, "cs_stderr": stderr,
+            "peak_rss_mib": peak_rss_mib()}
+
+
+class _PytorchFidModel(torch.nn.Module):
+    """The teacher's feature extractor in pytorch-fid's model contract: a list whose first entry is (B, d, 1, 1).
+    pytorch-fid reads images as RGB; the grey suites' teacher sees the first channel, the same values."""
+
+    def __init__(self, teacher: torch.nn.Module, channels: int):
+        super().__init__()
+        self.teacher, self.channels = teacher, channels
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [self.teacher.features(x[:, : self.channels])[:, :, None, None]]
+
+
+def _pytorch_fid_png(model: torch.nn.Module, images: torch.Tensor, dims: int, batch_size: int, device: str,
+                     workers: int) -> tuple[np.ndarray, float]:
+    """pytorch-fid's own `get_activations` over image files, as `python -m pytorch_fid` runs it."""
+    from pytorch_fid.fid_score import get_activations
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i, img in enumerate((images * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()):
+            files.append(Path(tmp) / f"{i:06d}.png")
+            Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img).save(files[-1])
+        t0 = time.perf_counter()
+        features = get_activations(files, model, batch_size=batch_size, dims=dims, device=device, num_workers=workers)
+        return features, time.perf_counter() - t0
+
+
+def _pytorch_fid_loop_in_memory(model: torch.nn.Module, images: torch.Tensor, batch_size: int,
+                                device: str) -> tuple[np.ndarray, float]:
+    """pytorch-fid's loop body (DataLoader, no_grad, squeeze, copy into a float64 array) over in-memory tensors."""
+    t0 = time.perf_counter()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images), batch_size=batch_size,
+                                         shuffle=False, drop_last=False, num_workers=0)
+    out, start = None, 0
+    model.eval()
+    for (batch,) in loader:
+        with torch.no_grad():
+            pred = model(batch.to(device))[0].squeeze(3).squeeze(2).cpu().numpy()
+        if out is None:
+            out = np.empty((len(images), pred.shape[1]))
+        out[start : start + len(pred)] = pred
+        start += len(pred)
+    return out, time.perf_counter() - t0
+
+
+def time_feature_pass(suite: Suite, teacher: torch.nn.Module, images: torch.Tensor, device: str, repeats: int,
+                      workers: int = 0) -> dict:
+    """csbench's teacher-space feature pass against pytorch-fid's, on the same images, network and batch size.
+
+    The three loops run in turn, `repeats` times; the best time of each counts (least disturbed by other load).
+    """
+    space = teacher_space(suite, teacher)
+    model = _PytorchFidModel(teacher, suite.image_shape[0]).to(device)
+    best: dict[str, float] = {}
+    outputs: dict[str, np.ndarray] = {}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        outputs["csbench"], _ = extract(space, images, device)
+        runs = {"csbench": time.perf_counter() - t0}
+        outputs["pytorch_fid_files"], runs["pytorch_fid_files"] = _pytorch_fid_png(
+            model, images, outputs["csbench"].shape[1], space.batch_size, device, workers)
+        outputs["pytorch_fid_loop_in_memory"], runs["pytorch_fid_loop_in_memory"] = _pytorch_fid_loop_in_memory(
+            model, images, space.batch_size, device)
+        for key, seconds in runs.items():
+            best[key] = min(best.get(key, float("inf")), seconds)
+    return {
+        "images": len(images), "batch_size": space.batch_size, "repeats": repeats, "dataloader_workers": workers,
+        "network": space.description,
+        "seconds": {k: round(v, 3) for k, v in best.items()},
+        "images_per_s": {k: round(len(images) / v, 1) for k, v in best.items()},
+        "max_abs_feature_difference": {k: float(np.abs(v - outputs["csbench"]).max()) for k, v in outputs.items()
+                                       if k != "csbench"},
+    }
+
+
+def stability(suite: Suite, protocol: Protocol, generators: Sequence[Path], seeds: Sequence[int], device: str,
+              data_root: Path | None = None) -> dict:
+    """CS per seed (raw / reference of the same seed, in points) and across seeds, for each generator."""
+    out = {}
+    for gen in generators:
+        run = time_evaluation(suite, protocol, gen, seeds, device, metrics=False, data_root=data_root)
+        per_seed = [100 * r / ref for r, ref in zip(run["raw_scores"], run["reference_scores"])]
+        out[Path(gen).stem] = {
+            "seeds": list(seeds), "raw_scores": run["raw_scores"], "reference_scores": run["reference_scores"],
+            "cs_points_per_seed": [round(v, 3) for v in per_seed],
+            "cs_points_mean": round(float(np.mean(per_seed)), 3),
+            "cs_points_std": round(float(np.std(per_seed, ddof=1)), 3) if len(per_seed) > 1 else None,
+            "raw_points_std": round(100 * float(np.std(run["raw_scores"], ddof=1)), 3) if len(seeds) > 1 else None,
+            "cs": run["cs"], "cs_stderr": run["cs_stderr"],
+            "seconds_per_seed": [t["total"] for t in run["per_seed_s"]],
+        }
+    return out
+
+
+def markdown(result: dict) -> str:
+    """The JSON's numbers as tables: stages per seed, feature-pass throughput, stability."""
+    m = result["machine"]
+    lines = [f"# Evaluation benchmark: {result['name']}", "",
+             f"{m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, device {m['device']}"
+             f"{', ' + m['gpu'] if 'gpu' in m else ''}; torch {m['torch']}; {result['date']}.",
+             f"Load average before/after: {result['load_average_before']} / {result['load_average_after']} "
+             f"(1-min; above {m['cores']} means other work shared the cores and timings are inflated).", ""]
+    ev = result.get("evaluation")
+    if ev:
+        p = ev["protocol"]
+        lines += [f"## Stages: {Path(ev['generator']).stem}, `{p['name']}` protocol ({p['samples']:,} samples, "
+                  f"{p['epochs']} epoch(s), batch {p['batch_size']}, {p['loss']}), {result['suite']}", "",
+                  "| stage | " + " | ".join(f"seed {s} (s)" for s in ev["seeds"]) + " |",
+                  "|---|" + "---:|" * len(ev["seeds"])]
+        keys = [k for k in STAGES if any(k in t for t in ev["per_seed_s"])]
+        keys += sorted({k for t in ev["per_seed_s"] for k in t} - set(keys))
+        for k in keys:
+            cells = [f"{t[k]:.1f}" if k in t else "" for t in ev["per_seed_s"]]
+            lines.append(f"| {STAGES.get(k, k)} | " + " | ".join(cells) + " |")
+        rss = ev["peak_rss_mib"]
+        lines += ["", f"Whole run (all seeds, with data and teacher loading): {ev['wall_s']:.1f} s. "
+                  f"CS {ev['cs']:.4f}. Peak memory (RSS): harness {rss['harness']} MiB, largest sandboxed child "
+                  f"{rss['largest_child']} MiB.", ""]
+    fp = result.get("feature_pass")
+    if fp:
+        lines += [f"## Teacher-space feature pass: {fp['images']:,} images, batch {fp['batch_size']}, best of "
+                  f"{fp['repeats']}", "", "| loop | seconds | images/s | max abs feature difference |",
+                  "|---|---:|---:|---:|"]
+        names = {"csbench": "csbench `extract` (in-memory tensors, inference_mode)",
+                 "pytorch_fid_files": f"pytorch-fid `get_activations` (PNG files, DataLoader, "
+                                      f"{fp['dataloader_workers']} workers)",
+                 "pytorch_fid_loop_in_memory": "pytorch-fid's loop over an in-memory DataLoader"}
+        for k, seconds in fp["seconds"].items():
+            diff = fp["max_abs_feature_difference"].get(k)
+            lines.append(f"| {names[k]} | {seconds:.2f} | {fp['images_per_s'][k]:.0f} | "
+                         f"{'' if diff is None else f'{diff:.1e}'} |")
+        lines.append("")
+    st = result.get("stability")
+    if st:
+        lines += ["## Seed stability (CS in points: 100 x raw / reference of the same seed)", "",
+                  "| generator | seeds | CS mean | CS std | raw std | s per seed |", "|---|---:|---:|---:|---:|---:|"]
+        for name, s in st.items():
+            std = "" if s["cs_points_std"] is None else f"{s['cs_points_std']:.2f}"
+            raw_std = "" if s["raw_points_std"] is None else f"{s['raw_points_std']:.2f}"
+            lines.append(f"| {name} | {len(s['seeds'])} | {s['cs_points_mean']:.2f} | {std} | {raw_std} | "
+                         f"{np.mean(s['seconds_per_seed']):.0f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write(result: dict, out_dir: Path) -> tuple[Path, Path]:
+    json_path, md_path = out_dir / f"{result['name']}.json", out_dir / f"{result['name']}.md"
+    atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
+    atomic_write_text(md_path, markdown(result))
+    return json_path, md_path
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--suite", default="fashion-mnist")
+    ap.add_argument("--protocol", help="default: the suite's default protocol")
+    ap.add_argument("--generator", type=Path, default=ROOT / "generators" / "real_data.py")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--samples", type=int, help="override the protocol's sample count")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, help="torch intra-op threads (default: PyTorch's choice)")
+    ap.add_argument("--no-metrics", action="store_true", help="skip the sample-quality metrics")
+    ap.add_argument("--cold", action="store_true", help="empty cache: time the reference points too")
+    ap.add_argument("--feature-images", type=int, default=10_000,
+                    help="test images for the feature-pass comparison (0 skips it)")
+    ap.add_argument("--feature-repeats", type=int, default=2)
+    ap.add_argument("--fid-workers", type=int, default=0, help="DataLoader workers of pytorch-fid's loop")
+    ap.add_argument("--skip-evaluation", action="store_true")
+    ap.add_argument("--stability", type=int, metavar="K", help="CS over seeds 0..K-1 of each --generators file")
+    ap.add_argument("--generators", type=Path, nargs="+", default=[])
+    ap.add_argument("--name", help="result file name (default: from the machine)")
+    ap.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
+    return ap.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.cold:  # a fresh cache, but the same datasets
+        os.environ["CSBENCH_DATA"] = str(data_root())
+        os.environ["CSBENCH_HOME"] = tempfile.mkdtemp(prefix="csbench-bench-")
+    os.environ.setdefault("CSBENCH_QUIET", "1")
+    suite = get_suite(args.suite)
+    protocol = suite.protocol(args.protocol)
+    if args.samples:
+        protocol = dataclasses.replace(protocol, samples=args.samples)
+    info = machine(args.device)
+    result = {"name": args.name or machine_name(info), "machine": info, "suite": suite.name,
+              "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cold_cache": args.cold,
+              "load_average_before": round(os.getloadavg()[0], 2)}
+    if not args.skip_evaluation:
+        result["evaluation"] = time_evaluation(suite, protocol, args.generator, args.seeds, args.device,
+                                               metrics=not args.no_metrics)
+    if args.feature_images:
+        teacher = load_teacher(suite, device=args.device)
+        images = load_split(suite.dataset, "test").images[: args.feature_images]
+        result["feature_pass"] = time_feature_pass(suite, teacher, images, args.device, args.feature_repeats,
+                                                   args.fid_workers)
+    if args.stability:
+        result["stability"] = stability(suite, protocol, args.generators, range(args.stability), args.device)
+    result["load_average_after"] = round(os.getloadavg()[0], 2)
+    result["peak_rss_mib"] = peak_rss_mib()
+    json_path, md_path = write(result, args.out_dir)
+    print(markdown(result))
+    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""benchmarks/bench_evaluation.py: its tables and files, and one tiny run of the whole script."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from csbench import suites
+from conftest import GENERATORS, ROOT
+
+spec = importlib.util.spec_from_file_location("bench_evaluation", ROOT / "benchmarks" / "bench_evaluation.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def test_machine_name_is_a_plain_file_name():
+    assert bench.machine_name({"cpu": "AMD EPYC 9R14 96-Core Processor", "cores": 2}) == \
+        "cpu-2c-amd-epyc-9r14-96-core-processor"
+    assert bench.machine_name({"gpu": "NVIDIA H100 80GB HBM3", "cores": 16, "cpu": "x"}) == "cuda-nvidia-h100-80gb-hbm3"
+
+
+def test_tiny_run_writes_json_and_markdown_with_every_stage(tiny_suite, tiny_data, tmp_path, monkeypatch):
+    monkeypatch.setitem(suites.SUITES, tiny_suite.name, tiny_suite)
+    monkeypatch.setenv("CSBENCH_DATA", str(tiny_data))
+    result = bench.main(["--suite", tiny_suite.name, "--samples", "200", "--seeds", "0", "--feature-images", "64",
+                         "--feature-repeats", "1", "--generator", str(GENERATORS / "real_data.py"),
+                         "--out-dir", str(tmp_path), "--name", "tiny"])
+    assert json.loads((tmp_path / "tiny.json").read_text()) == json.loads(json.dumps(result))
+    seed = result["evaluation"]["per_seed_s"][0]
+    assert {"sampling", "labelling", "training", "scoring", "reference", "metrics.teacher.kid", "total"} <= set(seed)
+    assert seed["total"] >= seed["training"] > 0
+    fp = result["feature_pass"]
+    assert set(fp["images_per_s"]) == {"csbench", "pytorch_fid_files", "pytorch_fid_loop_in_memory"}
+    assert fp["max_abs_feature_difference"]["pytorch_fid_loop_in_memory"] == 0.0
+    assert fp["max_abs_feature_difference"]["pytorch_fid_files"] < 1e-5  # 8-bit images survive PNG exactly
+    assert result["peak_rss_mib"]["harness"] > 100 and "stability" not in result
+    md = (tmp_path / "tiny.md").read_text()
+    assert "| student training |" in md and "pytorch-fid `get_activations`" in md
+    assert f"{fp['images_per_s']['csbench']:.0f}" in md
+
+
+def test_stability_reports_cs_per_seed_in_points(monkeypatch, tmp_path):
+    def fake_run(suite, protocol, gen, seeds, device, metrics, data_root):
+        return {"raw_scores": [0.80, 0.84, 0.82], "reference_scores": [0.80, 0.80, 0.82], "cs": 1.0,
+                "cs_stderr": 0.01, "per_seed_s": [{"total": 10.0}, {"total": 12.0}, {"total": 14.0}]}
+
+    monkeypatch.setattr(bench, "time_evaluation", fake_run)
+    st = bench.stability(None, None, [GENERATORS / "real_data.py"], [0, 1, 2], "cpu")["real_data"]
+    assert st["cs_points_per_seed"] == [100.0, 105.0, 100.0]
+    assert st["cs_points_mean"] == pytest.approx(101.667) and st["cs_points_std"] == pytest.approx(2.887)
+    assert st["raw_points_std"] == pytest.approx(2.0)
+    result = {"name": "x", "machine": {"cpu": "c", "cores": 2, "torch_threads": 2, "device": "cpu", "torch": "t"},
+              "date": "d", "load_average_before": 1.0, "load_average_after": 2.0, "stability": {"real_data": st}}
+    json_path, md_path = bench.write(result, tmp_path)
+    assert json.loads(json_path.read_text()) == json.loads(json.dumps(result))
+    assert "| real_data | 3 | 101.67 | 2.89 | 2.00 | 12 |" in md_path.read_text()
