@@ -23,6 +23,7 @@ from .cache import atomic_path, sha256_file
 from .errors import CsbenchError
 from .progress import progress_bar
 from .suites import Suite
+from .teacher import INFERENCE_BATCH
 
 INCEPTION_URL = pytorch_fid.inception.FID_WEIGHTS_URL
 INCEPTION_FILE = INCEPTION_URL.rsplit("/", 1)[1]
@@ -83,7 +84,8 @@ class InceptionFeatures(nn.Module):
 def teacher_space(suite: Suite, teacher: nn.Module) -> FeatureSpace:
     width = [m for m in teacher.classifier.modules() if isinstance(m, nn.Linear)][-1].in_features
     return FeatureSpace("teacher", f"{suite.teacher.architecture} penultimate layer ({width}-d), softmax over "
-                        f"{suite.num_classes} suite classes", suite.teacher.sha256, TeacherFeatures(teacher), 1024, True)
+                        f"{suite.num_classes} suite classes", suite.teacher.sha256, TeacherFeatures(teacher), INFERENCE_BATCH,
+                        True)
 
 
 def default_inception_path() -> Path:
