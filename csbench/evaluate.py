@@ -26,8 +26,8 @@ from .cache import atomic_path, home, sha256_file
 from .compression import channel_mean, compression_score, normalize, train_student
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
-from .generators import SampleContext
 from .features import FeatureSpace, from_teacher_pass
+from .generators import SampleContext
 from .quality import feature_spaces, sample_quality
 from .results import read_record, record_path, write_record
 from .sandbox import Limits, SandboxedGenerator, describe
