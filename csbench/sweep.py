@@ -51,8 +51,10 @@ def _same_inputs(record: dict, generator_sha256: str, suite: Suite, protocol: Pr
 
 
 def is_current(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol, seeds: Sequence[int]) -> bool:
-    """A record is current when the generator file, teacher, protocol and seeds are all the ones asked for."""
-    return _same_inputs(record, generator_sha256, suite, protocol) and record.get("seeds") == list(seeds)
+    """A record is current when the generator file, teacher, protocol and seeds are all the ones asked for, and it
+    holds the sample-quality metrics (records written before they existed are redone)."""
+    return (_same_inputs(record, generator_sha256, suite, protocol) and record.get("seeds") == list(seeds)
+            and record.get("metrics") is not None)
 
 
 def seed_is_current(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol, seed: int,

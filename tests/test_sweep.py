@@ -1,3 +1,4 @@
+import json
 import shutil
 
 from csbench.sweep import evaluate_all, generator_files
@@ -40,5 +41,9 @@ def test_sweep_survives_failures_and_skips_current_records(tiny_suite, tiny_data
     (folder / "uniform_noise.py").write_text((folder / "uniform_noise.py").read_text() + "\n# retrained\n")
     third = {o.file.name: o.status for o in evaluate_all(tiny_suite.name, folder, **kw)}
     assert third["uniform_noise.py"] == "evaluated" and third["real_data.py"] == "current"
+    without_metrics = tmp_path / "results" / tiny_suite.name / "real_data.json"
+    without_metrics.write_text(json.dumps({**json.loads(without_metrics.read_text()), "metrics": None}))
+    redone = {o.file.name: o.status for o in evaluate_all(tiny_suite.name, folder, **kw)}
+    assert redone["real_data.py"] == "evaluated" and json.loads(without_metrics.read_text())["metrics"]
     fourth = {o.file.name: o.status for o in evaluate_all(tiny_suite.name, folder, **{**kw, "seeds": [1]})}
     assert fourth["real_data.py"] == "evaluated"
