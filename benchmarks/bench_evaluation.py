@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 import os
 import platform
 import re
@@ -21,6 +22,7 @@ import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -174,22 +176,38 @@ def time_feature_pass(suite: Suite, teacher: torch.nn.Module, images: torch.Tens
     }
 
 
-def stability(suite: Suite, protocol: Protocol, generators: Sequence[Path], seeds: Sequence[int], device: str,
-              data_root: Path | None = None) -> dict:
-    """CS per seed (raw / reference of the same seed, in points) and across seeds, for each generator."""
-    out = {}
-    for gen in generators:
-        run = time_evaluation(suite, protocol, gen, seeds, device, metrics=False, data_root=data_root)
-        per_seed = [100 * r / ref for r, ref in zip(run["raw_scores"], run["reference_scores"])]
-        out[Path(gen).stem] = {
-            "seeds": list(seeds), "raw_scores": run["raw_scores"], "reference_scores": run["reference_scores"],
+def seed_summary(seeds: list[int], raw: list[float], reference: list[float], seconds: list[float]) -> dict:
+    """CS per seed in points (raw / reference of the same seed) and its spread, beside the raw scores' spread."""
+    per_seed = [100 * a / b for a, b in zip(raw, reference)]
+    cs, stderr = compression_score(raw, reference)
+    spread = len(seeds) > 1
+    return {"seeds": seeds, "raw_scores": raw, "reference_scores": reference,
             "cs_points_per_seed": [round(v, 3) for v in per_seed],
             "cs_points_mean": round(float(np.mean(per_seed)), 3),
-            "cs_points_std": round(float(np.std(per_seed, ddof=1)), 3) if len(per_seed) > 1 else None,
-            "raw_points_std": round(100 * float(np.std(run["raw_scores"], ddof=1)), 3) if len(seeds) > 1 else None,
-            "cs": run["cs"], "cs_stderr": run["cs_stderr"],
-            "seconds_per_seed": [t["total"] for t in run["per_seed_s"]],
-        }
+            "cs_points_std": round(float(np.std(per_seed, ddof=1)), 3) if spread else None,
+            "raw_points_std": round(100 * float(np.std(raw, ddof=1)), 3) if spread else None,
+            "cs": cs, "cs_stderr": stderr, "seconds_per_seed": seconds}
+
+
+def stability(suite: Suite, protocol: Protocol, generators: Sequence[Path], seeds: Sequence[int], device: str,
+              data_root: Path | None = None, workers: int = 1) -> dict:
+    """CS per seed (raw / reference of the same seed, in points) and across seeds, for each generator.
+    With `workers` > 1 the (generator, seed) units run in that many processes, each with an equal share of the
+    threads; a seed's reference student is trained once, by whichever process needs it first."""
+    units = [(gen, seed) for gen in generators for seed in seeds]
+    threads = max(1, torch.get_num_threads() // workers)
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+        records = list(pool.map(evaluate_unit, [Unit(gen, suite, protocol, seed, device=device, data_root=data_root)
+                                                for gen, seed in units]))
+    out = {"workers": workers, "threads_per_worker": threads, "wall_s": round(time.perf_counter() - started, 1),
+           "generators": {}}
+    for gen in generators:
+        mine = [r for (g, _), r in zip(units, records) if g == gen]
+        out["generators"][Path(gen).stem] = seed_summary(list(seeds), [r["raw_score"] for r in mine],
+                                                         [r["reference_score"] for r in mine],
+                                                         [r["timings_s"]["total"] for r in mine])
     return out
 
 
@@ -235,12 +253,13 @@ def markdown(result: dict) -> str:
     if st:
         lines += ["## Seed stability (CS in points: 100 x raw / reference of the same seed)", "",
                   "| generator | seeds | CS mean | CS std | raw std | s per seed |", "|---|---:|---:|---:|---:|---:|"]
-        for name, s in st.items():
+        for name, s in st["generators"].items():
             std = "" if s["cs_points_std"] is None else f"{s['cs_points_std']:.2f}"
             raw_std = "" if s["raw_points_std"] is None else f"{s['raw_points_std']:.2f}"
             lines.append(f"| {name} | {len(s['seeds'])} | {s['cs_points_mean']:.2f} | {std} | {raw_std} | "
                          f"{np.mean(s['seconds_per_seed']):.0f} |")
-        lines.append("")
+        lines += ["", f"{st['workers']} process(es) of {st['threads_per_worker']} thread(s); wall {st['wall_s']:.0f} s "
+                  "for all units, references included.", ""]
     return "\n".join(lines)
 
 
@@ -269,6 +288,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--skip-evaluation", action="store_true")
     ap.add_argument("--stability", type=int, metavar="K", help="CS over seeds 0..K-1 of each --generators file")
     ap.add_argument("--generators", type=Path, nargs="+", default=[])
+    ap.add_argument("--workers", type=int, default=1, help="processes for the --stability units")
     ap.add_argument("--name", help="result file name (default: from the machine)")
     ap.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     return ap.parse_args(argv)
@@ -299,7 +319,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         result["feature_pass"] = time_feature_pass(suite, teacher, images, args.device, args.feature_repeats,
                                                    args.fid_workers)
     if args.stability:
-        result["stability"] = stability(suite, protocol, args.generators, range(args.stability), args.device)
+        result["stability"] = stability(suite, protocol, args.generators, range(args.stability), args.device,
+                                        workers=args.workers)
     result["load_average_after"] = round(os.getloadavg()[0], 2)
     result["peak_rss_mib"] = peak_rss_mib()
     json_path, md_path = write(result, args.out_dir)

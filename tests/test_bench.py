@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 
 import pytest
+import torch
 
 from csbench import suites
+from csbench.evaluate import Unit, evaluate_unit
 from conftest import GENERATORS, ROOT
 
 spec = importlib.util.spec_from_file_location("bench_evaluation", ROOT / "benchmarks" / "bench_evaluation.py")
@@ -41,18 +44,27 @@ def test_tiny_run_writes_json_and_markdown_with_every_stage(tiny_suite, tiny_dat
     assert f"{fp['images_per_s']['csbench']:.0f}" in md
 
 
-def test_stability_reports_cs_per_seed_in_points(monkeypatch, tmp_path):
-    def fake_run(suite, protocol, gen, seeds, device, metrics, data_root):
-        return {"raw_scores": [0.80, 0.84, 0.82], "reference_scores": [0.80, 0.80, 0.82], "cs": 1.0,
-                "cs_stderr": 0.01, "per_seed_s": [{"total": 10.0}, {"total": 12.0}, {"total": 14.0}]}
-
-    monkeypatch.setattr(bench, "time_evaluation", fake_run)
-    st = bench.stability(None, None, [GENERATORS / "real_data.py"], [0, 1, 2], "cpu")["real_data"]
+def test_seed_summary_reports_cs_per_seed_in_points(tmp_path):
+    st = bench.seed_summary([0, 1, 2], [0.80, 0.84, 0.82], [0.80, 0.80, 0.82], [10.0, 12.0, 14.0])
     assert st["cs_points_per_seed"] == [100.0, 105.0, 100.0]
     assert st["cs_points_mean"] == pytest.approx(101.667) and st["cs_points_std"] == pytest.approx(2.887)
     assert st["raw_points_std"] == pytest.approx(2.0)
     result = {"name": "x", "machine": {"cpu": "c", "cores": 2, "torch_threads": 2, "device": "cpu", "torch": "t"},
-              "date": "d", "load_average_before": 1.0, "load_average_after": 2.0, "stability": {"real_data": st}}
+              "date": "d", "load_average_before": 1.0, "load_average_after": 2.0,
+              "stability": {"workers": 2, "threads_per_worker": 1, "wall_s": 30.0, "generators": {"real_data": st}}}
     json_path, md_path = bench.write(result, tmp_path)
     assert json.loads(json_path.read_text()) == json.loads(json.dumps(result))
-    assert "| real_data | 3 | 101.67 | 2.89 | 2.00 | 12 |" in md_path.read_text()
+    md = md_path.read_text()
+    assert "| real_data | 3 | 101.67 | 2.89 | 2.00 | 12 |" in md and "2 process(es) of 1 thread(s); wall 30 s" in md
+
+
+def test_stability_units_in_worker_processes_match_in_process_scores(tiny_suite, tiny_data, monkeypatch):
+    monkeypatch.setenv("CSBENCH_DATA", str(tiny_data))
+    protocol = dataclasses.replace(tiny_suite.protocol(), samples=200)
+    st = bench.stability(tiny_suite, protocol, [GENERATORS / "real_data.py", GENERATORS / "uniform_noise.py"],
+                         [0, 1], "cpu", tiny_data, workers=2)
+    assert st["workers"] == 2 and set(st["generators"]) == {"real_data", "uniform_noise"}
+    torch.set_num_threads(st["threads_per_worker"])
+    here = evaluate_unit(Unit(GENERATORS / "uniform_noise.py", tiny_suite, protocol, 1, data_root=tiny_data))
+    assert st["generators"]["uniform_noise"]["raw_scores"][1] == here["raw_score"]
+    assert st["generators"]["uniform_noise"]["reference_scores"][1] == here["reference_score"]
