@@ -7,6 +7,7 @@ the same bytes and CI can check that a committed board is up to date.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
@@ -129,11 +130,25 @@ def suite_card(suite: Suite, protocols: Sequence[str]) -> str:
 
 
 def reference_lines(frame: pd.DataFrame, records: Sequence[dict], protocol: str) -> str:
-    ref = next(r["reference_scores"] for r in records if r["protocol"]["name"] == protocol)
+    """The reference of the record with the most seeds; references that differ for the same seed (trained at
+    another torch thread count, which changes float summation order) are named, since each record divides by its
+    own."""
+    mine = [r for r in records if r["protocol"]["name"] == protocol]
+    widest = max(mine, key=lambda r: len(r["reference_scores"]))
+    ref = widest["reference_scores"]
+    by_seed: dict[int, set[float]] = defaultdict(set)
+    for r in mine:
+        for seed, value in zip(r["seeds"], r["reference_scores"]):
+            by_seed[seed].add(round(value, 4))
     floor = frame.loc[frame.generator == FLOOR_GENERATOR, "raw"]
     text = (f"Reference: the student trained by this protocol on {int(frame.samples.iloc[0]):,} real training "
             f"images reaches {np.mean(ref):.4f} test accuracy (seeds: {', '.join(f'{s:.4f}' for s in ref)}); "
             "CS divides by it.")
+    differing = [f"seed {seed}: {', '.join(f'{v:.4f}' for v in sorted(values))}"
+                 for seed, values in sorted(by_seed.items()) if len(values) > 1]
+    if differing:
+        text += (" Records made at another torch thread count carry their own reference for a seed ("
+                 + "; ".join(differing) + "), and each record's CS divides by its own.")
     if len(floor):
         text += (f" Normalised CS puts `{FLOOR_GENERATOR}` ({floor.iloc[0]:.4f}) at 0 and real data at 1.")
     return text

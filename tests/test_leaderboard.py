@@ -4,7 +4,7 @@ import os
 import pytest
 
 from csbench.cli import main
-from csbench.leaderboard import board_frame, disagreements, render
+from csbench.leaderboard import board_frame, disagreements, reference_lines, render
 from csbench.results import record_path, write_record
 from csbench.suites import get_suite
 
@@ -77,3 +77,12 @@ def test_cli_without_records_says_how_to_get_them(tmp_path, capsys):
     assert main(["leaderboard", "render", "--suite", "fashion-mnist", "--results", str(tmp_path / "none"),
                  "--out", str(tmp_path / "boards")]) == 2
     assert "run `csbench evaluate FILE --suite fashion-mnist` first" in capsys.readouterr().err
+
+
+def test_reference_line_takes_the_widest_record_and_names_references_that_differ():
+    one_thread = {**record("mixup", [0.74], 7.0, 0.9), "seeds": [0], "reference_scores": [0.7512]}
+    frame = board_frame([*RECORDS, one_thread], "paper")
+    text = reference_lines(frame, [one_thread, *RECORDS], "paper")
+    assert "reaches 0.7500 test accuracy (seeds: 0.7500, 0.7400, 0.7600)" in text
+    assert "own reference for a seed (seed 0: 0.7500, 0.7512)" in text
+    assert "own reference" not in reference_lines(board_frame(RECORDS, "paper"), RECORDS, "paper")
