@@ -221,7 +221,9 @@ def evaluate_unit(unit: Unit) -> dict:
 
 def merge_seed_records(seed_records: Sequence[dict]) -> dict:
     """A generator's record from its seed records, in their order: scores per seed, metrics of the first seed,
-    timings summed. A pure function of the seed records, so every backend writes the same record."""
+    timings summed. A pure function of the seed records, so every backend writes the same record. Records are
+    compared as JSON: one just computed (tuples) and one read back from its file (lists) are the same record."""
+    seed_records = [json.loads(json.dumps(r)) for r in seed_records]
     first = seed_records[0]
     for r in seed_records[1:]:
         if any(r[k] != first[k] for k in ("generator", "suite", "teacher", "student", "protocol")):

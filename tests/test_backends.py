@@ -1,6 +1,7 @@
 """Sweeps on Ray (a local two-worker cluster) and through submitit's local executor give the local records."""
 
 import functools
+import json
 import os
 import sys
 from collections import Counter
@@ -167,6 +168,14 @@ def test_merge_takes_scores_in_seed_order_and_metrics_of_the_first_seed():
     assert record["date"] == "2026-01-04T00:00:00Z"
     with pytest.raises(CsbenchError, match="disagree on the generator file, teacher or protocol"):
         merge_seed_records([seed_record(4, 0.6, 0.8), seed_record(2, 0.4, 0.8, protocol={"name": "q"})])
+
+
+def test_merge_accepts_a_seed_record_read_back_from_json_beside_a_fresh_one():
+    from csbench.evaluate import merge_seed_records
+
+    fresh = seed_record(1, 0.5, 0.8, protocol={"name": "p", "seeds": (0, 1, 2)})
+    read_back = json.loads(json.dumps(seed_record(0, 0.6, 0.8, protocol={"name": "p", "seeds": (0, 1, 2)})))
+    assert merge_seed_records([read_back, fresh])["protocol"] == {"name": "p", "seeds": [0, 1, 2]}
 
 
 def test_reference_scores_are_cached_one_file_per_seed(tiny_suite, tmp_path):
