@@ -29,7 +29,7 @@ from .errors import CsbenchError, GeneratorError
 from .features import FeatureSpace, from_teacher_pass
 from .generators import SampleContext
 from .quality import feature_spaces, sample_quality
-from .results import read_record, record_path, write_record
+from .results import as_stored, read_record, record_path, write_record
 from .sandbox import Limits, SandboxedGenerator, describe
 from .sandbox import sample as sandboxed_sample
 from .suites import Protocol, Suite, get_suite
@@ -222,8 +222,8 @@ def evaluate_unit(unit: Unit) -> dict:
 def merge_seed_records(seed_records: Sequence[dict]) -> dict:
     """A generator's record from its seed records, in their order: scores per seed, metrics of the first seed,
     timings summed. A pure function of the seed records, so every backend writes the same record. Records are
-    compared as JSON: one just computed (tuples) and one read back from its file (lists) are the same record."""
-    seed_records = [json.loads(json.dumps(r)) for r in seed_records]
+    compared as stored: one just computed (tuples) and one read back from its file (lists) are the same record."""
+    seed_records = [as_stored(r) for r in seed_records]
     first = seed_records[0]
     for r in seed_records[1:]:
         if any(r[k] != first[k] for k in ("generator", "suite", "teacher", "student", "protocol")):

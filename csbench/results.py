@@ -21,6 +21,11 @@ def seed_record_path(out_dir: Path | str, suite: str, generator: str, protocol: 
     return record.parent / "seeds" / f"{record.stem}--seed{seed}.json"
 
 
+def as_stored(value) -> object:
+    """`value` as a record file holds it (tuples as lists), so a fresh record compares equal to one read back."""
+    return json.loads(json.dumps(value))
+
+
 def write_record(path: Path | str, record: dict) -> None:
     atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 

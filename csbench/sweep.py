@@ -11,7 +11,6 @@ them once all its seeds are in. A re-run skips the units whose seed records are 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from .cache import sha256_file
 from .errors import CsbenchError
 from .evaluate import Unit, evaluate, evaluate_unit, merge_seed_records, unit_reference
 from .progress import progress_bar
-from .results import read_record, record_path, seed_record_path, write_record
+from .results import as_stored, read_record, record_path, seed_record_path, write_record
 from .sandbox import Limits, SandboxedGenerator, describe
 from .suites import Protocol, Suite, get_suite
 
@@ -40,14 +39,10 @@ def generator_files(directory: Path | str) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if not any(part.startswith("_") for part in p.relative_to(root).parts))
 
 
-def _normalised(value) -> object:
-    return json.loads(json.dumps(value))
-
-
 def _same_inputs(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol) -> bool:
     return (record.get("generator", {}).get("sha256") == generator_sha256
             and record.get("teacher", {}).get("sha256") == suite.teacher.sha256
-            and record.get("protocol") == _normalised(protocol.to_dict()))
+            and record.get("protocol") == as_stored(protocol.to_dict()))
 
 
 def is_current(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol, seeds: Sequence[int]) -> bool:
