@@ -49,13 +49,15 @@ def test_seed_summary_reports_cs_per_seed_in_points(tmp_path):
     assert st["cs_points_per_seed"] == [100.0, 105.0, 100.0]
     assert st["cs_points_mean"] == pytest.approx(101.667) and st["cs_points_std"] == pytest.approx(2.887)
     assert st["raw_points_std"] == pytest.approx(2.0)
+    assert st["cs_points_std_fixed_reference"] == pytest.approx(2.479)  # 2 points over a mean reference of 0.8067
     result = {"name": "x", "machine": {"cpu": "c", "cores": 2, "torch_threads": 2, "device": "cpu", "torch": "t"},
               "date": "d", "load_average_before": 1.0, "load_average_after": 2.0,
               "stability": {"workers": 2, "threads_per_worker": 1, "wall_s": 30.0, "generators": {"real_data": st}}}
     json_path, md_path = bench.write(result, tmp_path)
     assert json.loads(json_path.read_text()) == json.loads(json.dumps(result))
     md = md_path.read_text()
-    assert "| real_data | 3 | 101.67 | 2.89 | 2.00 | 12 |" in md and "2 process(es) of 1 thread(s); wall 30 s" in md
+    assert "| real_data | 3 | 101.67 | 2.89 | 2.48 | 2.00 | 12 |" in md
+    assert "2 process(es) of 1 thread(s); wall 30 s" in md
 
 
 def test_stability_units_in_worker_processes_match_in_process_scores(tiny_suite, tiny_data, monkeypatch):
