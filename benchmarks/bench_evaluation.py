@@ -209,9 +209,10 @@ def stability(suite: Suite, protocol: Protocol, generators: Sequence[Path], seed
            "generators": {}}
     for gen in generators:
         mine = [r for (g, _), r in zip(units, records) if g == gen]
-        out["generators"][Path(gen).stem] = seed_summary(list(seeds), [r["raw_score"] for r in mine],
-                                                         [r["reference_score"] for r in mine],
-                                                         [r["timings_s"]["total"] for r in mine])
+        out["generators"][Path(gen).stem] = {
+            **seed_summary(list(seeds), [r["raw_score"] for r in mine], [r["reference_score"] for r in mine],
+                           [r["timings_s"]["total"] for r in mine]),
+            "stages_s_per_seed": [{k: round(v, 1) for k, v in r["timings_s"].items()} for r in mine]}
     return out
 
 

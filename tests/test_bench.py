@@ -70,3 +70,5 @@ def test_stability_units_in_worker_processes_match_in_process_scores(tiny_suite,
     here = evaluate_unit(Unit(GENERATORS / "uniform_noise.py", tiny_suite, protocol, 1, data_root=tiny_data))
     assert st["generators"]["uniform_noise"]["raw_scores"][1] == here["raw_score"]
     assert st["generators"]["uniform_noise"]["reference_scores"][1] == here["reference_score"]
+    stages = st["generators"]["uniform_noise"]["stages_s_per_seed"][1]
+    assert stages["training"] > 0 and stages["total"] >= stages["training"]
