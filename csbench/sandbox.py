@@ -74,6 +74,7 @@ class ChildResult:
     sandbox: dict
     sampling_s: float | None
     peak_mib: float  # peak resident memory, as the child reports it
+    labels: np.ndarray | None = None  # the generator's own class labels, where it returns them
 
 
 def readable(grants: Iterable[Path | str], protected: Iterable[Path | str]) -> list[str]:
@@ -202,14 +203,16 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
             raise GeneratorError(f"{who} overwrote the sandbox's result file")
         if "error" in result:
             raise GeneratorError(one_line(result["error"]))
-        samples = None
+        samples = labels = None
         if n is not None:
             try:
                 samples = np.load(tmp / "out" / "samples.npy", allow_pickle=False)
+                if (tmp / "out" / "labels.npy").is_file():
+                    labels = np.load(tmp / "out" / "labels.npy", allow_pickle=False)
             except (OSError, ValueError) as exc:
                 raise GeneratorError(f"{who} returned no readable samples ({type(exc).__name__}: {exc})") from None
         return ChildResult(result.get("meta", {}), samples, sandbox, result.get("sampling_s"),
-                           result.get("peak_mib", 0.0))
+                           result.get("peak_mib", 0.0), labels)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -242,11 +245,24 @@ def sample(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: int, limit
            protected: Sequence[Path | str] = (), value_range: tuple[float, float] | None = (0.0, 1.0)) -> torch.Tensor:
     """`n` checked samples for `seed`, drawn in a sandboxed child; the training split goes only to generators
     that declare they need it. `value_range` as in check_samples: None for standardised table rows."""
+    return sample_labelled(gen, ctx, n, seed, limits, protected, value_range)[0]
+
+
+def sample_labelled(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: int, limits: Limits = Limits(),
+                    protected: Sequence[Path | str] = (), value_range: tuple[float, float] | None = (0.0, 1.0)
+                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """As `sample`, with the generator's own labels (int64, checked to be class indices), or None without them."""
     if ctx.train is not None and not gen.needs_train_data:
         raise ValueError("the training split is handed only to generators that declare needs_train_data")
-    samples = run_child(gen.path, limits, n=n, seed=seed, ctx=ctx, protected=protected).samples
+    child = run_child(gen.path, limits, n=n, seed=seed, ctx=ctx, protected=protected)
+    samples, labels = child.samples, child.labels
+    if labels is not None and (labels.shape != (n,) or labels.dtype != np.int64 or labels.min(initial=0) < 0
+                               or labels.max(initial=0) >= ctx.num_classes):
+        raise GeneratorError(f"generator {gen.name} returned labels that are not {n} class indices in "
+                             f"[0, {ctx.num_classes})")
     if samples.dtype.kind not in "biuf":
         expected = f" in [{value_range[0]:g}, {value_range[1]:g}]" if value_range else ""
         raise GeneratorError(f"generator {gen.name} returned dtype {samples.dtype}, expected floats{expected}")
-    return check_samples(samples.astype(samples.dtype.newbyteorder("="), copy=False), n, ctx.shape,
-                         name=f"generator {gen.name}", value_range=value_range)
+    samples = check_samples(samples.astype(samples.dtype.newbyteorder("="), copy=False), n, ctx.shape,
+                            name=f"generator {gen.name}", value_range=value_range)
+    return samples, None if labels is None else torch.from_numpy(labels)

@@ -188,13 +188,19 @@ def run(request: dict, applied: dict) -> dict:
         return {"meta": meta, "error": explain(exc, name, request, applied)
                 or f"{name} raised while sampling: {type(exc).__name__}: {exc}"}
     seconds = time.perf_counter() - t0
-    images = out[0] if isinstance(out, tuple) and len(out) == 2 else out
+    images, labels = out if isinstance(out, tuple) and len(out) == 2 else (out, None)
     if isinstance(images, torch.Tensor):
         images = images.detach().cpu()
         images = (images.float() if images.dtype == torch.bfloat16 else images).numpy()
     if not isinstance(images, np.ndarray) or images.dtype == object:
         return {"meta": meta, "error": f"{name} returned {type(images).__name__}, expected a float tensor or array"}
     np.save(Path(request["out"]) / "samples.npy", images, allow_pickle=False)
+    if labels is not None:
+        labels = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+        if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
+            return {"meta": meta, "error": f"{name} returned labels of shape {labels.shape} and dtype {labels.dtype}, "
+                    f"expected {len(images)} integer class indices"}
+        np.save(Path(request["out"]) / "labels.npy", labels.astype(np.int64), allow_pickle=False)
     return {"meta": meta, "sampling_s": seconds, "peak_mib": peak_mib()}
 
 
