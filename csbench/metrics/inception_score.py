@@ -21,11 +21,18 @@ def _probabilities(probs) -> np.ndarray:
 
 
 def inception_score(probs, splits: int = 10) -> tuple[float, float]:
-    """Mean and standard deviation of IS over `splits` consecutive parts, as the original code reports it."""
+    """Mean and standard deviation of IS over `splits` consecutive parts, as the original code reports it.
+
+    Part i is rows i*N//splits to (i+1)*N//splits, the original code's and torch-fidelity's cut; where N is
+    not a multiple of `splits` it puts the longer parts elsewhere than `np.array_split` does, and so changes
+    the number.
+    """
     p = _probabilities(probs)
     if not 1 <= splits <= len(p):
         raise ValueError(f"splits must be between 1 and the number of samples ({len(p)}), not {splits}")
-    scores = [np.exp(rel_entr(part, part.mean(0, keepdims=True)).sum(1).mean()) for part in np.array_split(p, splits)]
+    bounds = [i * len(p) // splits for i in range(splits + 1)]
+    scores = [np.exp(rel_entr(part, part.mean(0, keepdims=True)).sum(1).mean())
+              for part in (p[lo:hi] for lo, hi in zip(bounds, bounds[1:]))]
     return float(np.mean(scores)), float(np.std(scores))
 
 

@@ -22,14 +22,20 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 def kid(features_a, features_b, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
     """Mean and standard deviation of MMD² over `subsets` draws of `subset_size` rows from each set
-    (without replacement; clipped to the smaller set)."""
+    (without replacement).
+
+    Where a set has no more than `subset_size` rows, every draw would be that whole set and the spread a
+    meaningless 0: the mean is then the one estimate on all rows of both sets, and the standard deviation NaN.
+    """
     a, b = np.asarray(features_a, dtype=np.float64), np.asarray(features_b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"features must be two (n, d) arrays of the same d, not shapes {a.shape} and {b.shape}")
-    m = min(subset_size, len(a), len(b))
-    if m < 2 or subsets < 1:
-        raise ValueError(f"KID needs at least 2 samples per set and 1 subset, got {m} and {subsets}")
-    rng = np.random.default_rng(seed)
-    values = [mmd2_unbiased(a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)])
-              for _ in range(subsets)]
+    if min(len(a), len(b)) < 2 or subset_size < 2 or subsets < 1:
+        raise ValueError(f"KID needs at least 2 samples per set and per subset and 1 subset, got sets of "
+                         f"{len(a)} and {len(b)}, subsets of {subset_size} and {subsets} subsets")
+    if min(len(a), len(b)) <= subset_size:
+        return mmd2_unbiased(a, b), float("nan")
+    rng = np.random.RandomState(seed)  # torch-fidelity's generator and order of draws: its numbers at equal seeds
+    values = [mmd2_unbiased(a[rng.choice(len(a), subset_size, replace=False)],
+                            b[rng.choice(len(b), subset_size, replace=False)]) for _ in range(subsets)]
     return float(np.mean(values)), float(np.std(values))

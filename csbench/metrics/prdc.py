@@ -16,9 +16,16 @@ def _as_tensor(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x), dtype=torch.float64)
 
 
+def distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Euclidean distances summed from coordinate differences, not from |a|² + |b|² - 2a·b: exactly 0
+    between equal rows, so that copied and collapsed samples fall inside or outside a ball by the rule,
+    not by rounding."""
+    return torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist")
+
+
 def knn_radii(x: torch.Tensor, k: int, chunk: int = 1024) -> torch.Tensor:
     """Distance of every row to its k-th nearest other row (the row itself is the nearest, at 0)."""
-    return torch.cat([torch.cdist(x[i : i + chunk], x).topk(k + 1, dim=1, largest=False).values[:, -1]
+    return torch.cat([distances(x[i : i + chunk], x).topk(k + 1, dim=1, largest=False).values[:, -1]
                       for i in range(0, len(x), chunk)])
 
 
@@ -35,7 +42,7 @@ def prdc(real, fake, k: int = 5, chunk: int = 1024) -> dict[str, float]:
     real_recalled = torch.zeros(len(r), dtype=torch.bool)
     real_covered = torch.zeros(len(r), dtype=torch.bool)
     for i in range(0, len(r), chunk):
-        d = torch.cdist(r[i : i + chunk], f)
+        d = distances(r[i : i + chunk], f)
         inside_real = d < real_radii[i : i + chunk, None]
         balls_per_fake += inside_real.sum(0)
         real_recalled[i : i + chunk] = (d < fake_radii[None, :]).any(1)
