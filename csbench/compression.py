@@ -20,26 +20,33 @@ from .progress import progress_bar
 from .suites import Protocol, Suite
 
 
-def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, loss: str,
+def distillation_loss(student_logits: torch.Tensor, targets: torch.Tensor, loss: str,
                       temperature: float = 1.0) -> torch.Tensor:
-    """"l2-logits": mean squared error on logits (Ba & Caruana 2014).
-    "kd": T² · KL(softmax(t/T) ‖ softmax(s/T)) per sample (Hinton et al. 2015)."""
+    """"l2-logits": the authors' `tf.nn.l2_loss(teacher - student) / batch_size`, half the summed squared
+    logit differences per sample (Ba & Caruana 2014).
+    "kd": T² · KL(softmax(t/T) ‖ softmax(s/T)) per sample (Hinton et al. 2015).
+    "cross-entropy": `targets` are class indices (the generator's own labels, for CAS)."""
     if loss == "l2-logits":
-        return F.mse_loss(student_logits, teacher_logits)
+        return (targets - student_logits).square().sum() / (2 * len(targets))
     if loss == "kd":
         t = temperature
-        return F.kl_div(F.log_softmax(student_logits / t, 1), F.log_softmax(teacher_logits / t, 1),
+        return F.kl_div(F.log_softmax(student_logits / t, 1), F.log_softmax(targets / t, 1),
                         reduction="batchmean", log_target=True) * t * t
+    if loss == "cross-entropy":
+        return F.cross_entropy(student_logits, targets)
     raise ValueError(f"unknown distillation loss {loss!r}")
 
 
-def channel_mean(images: torch.Tensor) -> torch.Tensor:
-    """Per-channel mean of the real training images, shaped to broadcast over (N, C, H, W)."""
-    return images.mean(dim=(0, 2, 3)).view(1, -1, 1, 1)
+def pixel_mean(images: torch.Tensor) -> torch.Tensor:
+    """The per-pixel mean image of the real training split on the 0–255 scale (float64, shape (1, C, H, W)),
+    as the authors' `np.mean(data_train, axis=0)`."""
+    return images.double().mul(255).mean(dim=0, keepdim=True)
 
 
-def normalize(images: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
-    return images - mean
+def student_inputs(images: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] as the authors' student sees them: raw 0–255 values minus the training mean image,
+    unscaled (`np.float32(x) - mean`, fed as float32)."""
+    return torch.cat([(chunk.double() * 255 - mean).float() for chunk in images.split(8192)])
 
 
 def build_student(suite: Suite) -> nn.Module:
@@ -49,7 +56,7 @@ def build_student(suite: Suite) -> nn.Module:
 
 def _optimizer(protocol: Protocol, params) -> torch.optim.Optimizer:
     """Multi-tensor ("foreach") updates: on the CPU PyTorch defaults to one parameter at a time, which for
-    the student's 6.6M parameters costs more than twice as long per step, with bit-identical results."""
+    a student of millions of parameters costs more than twice as long per step, with bit-identical results."""
     if protocol.optimizer == "adam":
         return torch.optim.Adam(params, lr=protocol.lr, foreach=True)
     if protocol.optimizer == "sgd":
@@ -65,33 +72,43 @@ def _scheduler(protocol: Protocol, opt: torch.optim.Optimizer, total_steps: int)
     raise ValueError(f"unknown lr schedule {protocol.lr_schedule!r}")
 
 
-def train_student(suite: Suite, protocol: Protocol, inputs: torch.Tensor, teacher_logits: torch.Tensor,
-                  seed: int, device: str = "cpu", label: str = "student") -> nn.Module:
-    """Train a freshly initialised student by the protocol; `inputs` are already normalised.
+def batch_order(n: int, protocol: Protocol, seed: int) -> list[torch.Tensor]:
+    """The index batches of every step. Unshuffled, one pass visits the samples in the order they were drawn,
+    as the authors' loop does; `drop_last` drops the final partial batch (their `int(n / batch_size)` steps)."""
+    order_gen = torch.Generator().manual_seed(seed)
+    stop = n - n % protocol.batch_size if protocol.drop_last else n
+    batches = []
+    for _ in range(protocol.epochs):
+        order = torch.randperm(n, generator=order_gen) if protocol.shuffle else torch.arange(n)
+        batches += list(order[:stop].split(protocol.batch_size))
+    return batches
 
-    The data moves to `device` once; batches are gathered there, so a GPU run copies nothing per step.
+
+def train_student(suite: Suite, protocol: Protocol, inputs: torch.Tensor, targets: torch.Tensor,
+                  seed: int, device: str = "cpu", label: str = "student", loss: str | None = None) -> nn.Module:
+    """Train a freshly initialised student by the protocol; `inputs` are already `student_inputs`.
+
+    `targets` are the teacher's logits, or with `loss="cross-entropy"` class indices. The data moves to `device`
+    once; batches are gathered there, so a GPU run copies nothing per step.
     """
     torch.manual_seed(seed)
-    order_gen = torch.Generator().manual_seed(seed)
     student = build_student(suite).to(device, memory_format=torch.channels_last)
     opt = _optimizer(protocol, student.parameters())
-    steps_per_epoch = math.ceil(len(inputs) / protocol.batch_size)
-    sched = _scheduler(protocol, opt, protocol.epochs * steps_per_epoch)
-    inputs, teacher_logits = inputs.to(device), teacher_logits.to(device)
+    batches = batch_order(len(inputs), protocol, seed)
+    sched = _scheduler(protocol, opt, len(batches))
+    inputs, targets = inputs.to(device), targets.to(device)
     student.train()
     with progress_bar() as bar:
-        task = bar.add_task(label, total=protocol.epochs * steps_per_epoch)
-        for _ in range(protocol.epochs):
-            order = torch.randperm(len(inputs), generator=order_gen).to(device)
-            for i in range(0, len(inputs), protocol.batch_size):
-                idx = order[i : i + protocol.batch_size]
-                xb = inputs[idx].contiguous(memory_format=torch.channels_last)
-                loss = distillation_loss(student(xb), teacher_logits[idx], protocol.loss, protocol.temperature)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                bar.advance(task)
+        task = bar.add_task(label, total=len(batches))
+        for idx in batches:
+            idx = idx.to(device)
+            xb = inputs[idx].contiguous(memory_format=torch.channels_last)
+            step_loss = distillation_loss(student(xb), targets[idx], loss or protocol.loss, protocol.temperature)
+            opt.zero_grad(set_to_none=True)
+            step_loss.backward()
+            opt.step()
+            sched.step()
+            bar.advance(task)
     return student.eval()
 
 

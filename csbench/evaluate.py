@@ -23,7 +23,7 @@ import torch
 
 from . import __version__
 from .cache import atomic_path, home, sha256_file
-from .compression import channel_mean, compression_score, normalize, train_student
+from .compression import compression_score, pixel_mean, student_inputs, train_student
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
 from .features import FeatureSpace, from_teacher_pass
@@ -32,14 +32,19 @@ from .quality import feature_spaces, sample_quality
 from .results import as_stored, read_record, record_path, write_record
 from .sandbox import Limits, SandboxedGenerator, describe
 from .sandbox import sample as sandboxed_sample
+from .sandbox import sample_labelled
 from .suites import Protocol, Suite, get_suite
-from .teacher import accuracy, load_teacher, predict_features, predict_logits
+from .teacher import has_dropout_before_features, load_teacher, predict_features, predict_logits
+
+
+RECORD_SCHEMA = 2
+"""Version of the record layout: 2 adds per-class accuracies and CAS."""
 
 
 def protocol_key(suite: Suite, protocol: Protocol) -> str:
-    """Everything a reference point depends on, hashed: suite, teacher, student and protocol."""
+    """Everything a reference point depends on, hashed: suite, teacher, student, protocol and the code version."""
     blob = json.dumps({"suite": suite.name, "teacher": suite.teacher.sha256, "student": suite.student,
-                       "protocol": protocol.to_dict()}, sort_keys=True)
+                       "protocol": protocol.to_dict(), "csbench": __version__}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -49,34 +54,50 @@ def draw_samples(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: int,
     return sandboxed_sample(gen, ctx, n, seed, limits, protected)
 
 
-def label_samples(teacher: torch.nn.Module, samples: torch.Tensor, device: str, timings: dict) -> torch.Tensor:
+def dropout_seed(protocol: Protocol, seed: int) -> int | None:
+    """The seed of the teacher's dropout masks while it labels, where the protocol labels with dropout on."""
+    return seed if protocol.teacher_dropout else None
+
+
+def label_samples(teacher: torch.nn.Module, samples: torch.Tensor, device: str, timings: dict,
+                  noise_seed: int | None = None) -> torch.Tensor:
     t0 = time.perf_counter()
-    logits = predict_logits(teacher, samples, device=device)
+    logits = predict_logits(teacher, samples, device=device, dropout_seed=noise_seed)
     timings["labelling"] += time.perf_counter() - t0
     return logits
 
 
-def label_and_extract(teacher: torch.nn.Module, samples: torch.Tensor, device: str,
-                      timings: dict) -> tuple[torch.Tensor, tuple[np.ndarray, np.ndarray]]:
+def label_and_extract(teacher: torch.nn.Module, samples: torch.Tensor, device: str, timings: dict,
+                      noise_seed: int | None = None) -> tuple[torch.Tensor, tuple[np.ndarray, np.ndarray] | None]:
     """The teacher's logits on `samples` and, from the same forward pass, their teacher-space features and
-    probabilities: the metrics need no second pass over the samples."""
+    probabilities: the metrics need no second pass over the samples. Where dropout noise reaches the features
+    (labelling with dropout on), the metrics make their own clean pass instead (None)."""
     t0 = time.perf_counter()
-    features, logits = predict_features(teacher, samples, device=device)
+    features, logits = predict_features(teacher, samples, device=device, dropout_seed=noise_seed)
     timings["labelling"] += time.perf_counter() - t0
+    if noise_seed is not None and has_dropout_before_features(teacher):
+        return logits, None
+    if noise_seed is not None:  # the features are clean; the metrics' probabilities must be too
+        with torch.inference_mode():
+            logits_clean = teacher.eval().classifier(features.to(device)).float().cpu()
+        return logits, from_teacher_pass(features, logits_clean)
     return logits, from_teacher_pass(features, logits)
 
 
-def real_logits_path(suite: Suite, images: torch.Tensor, cache_dir: Path | None = None) -> Path:
-    """Keyed by the teacher's and the images' sha256: a different copy of the data gets its own file."""
+def real_logits_path(suite: Suite, images: torch.Tensor, cache_dir: Path | None = None,
+                     noise_seed: int | None = None) -> Path:
+    """Keyed by the teacher's and the images' sha256 (a different copy of the data gets its own file), and by the
+    dropout seed where the teacher labels with dropout on."""
     digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
+    noise = "" if noise_seed is None else f"-dropout{noise_seed}"
     return ((cache_dir or home() / "reference") / suite.name /
-            f"logits-{suite.teacher.sha256[:16]}-{digest}-n{len(images)}.npy")
+            f"logits-{suite.teacher.sha256[:16]}-{digest}-n{len(images)}{noise}.npy")
 
 
 def real_logits(suite: Suite, teacher: torch.nn.Module, images: torch.Tensor, device: str, timings: dict,
-                cache_dir: Path | None = None) -> torch.Tensor:
+                cache_dir: Path | None = None, noise_seed: int | None = None) -> torch.Tensor:
     """The teacher's logits on real images, cached: every seed and protocol of the reference reuses them."""
-    path = real_logits_path(suite, images, cache_dir)
+    path = real_logits_path(suite, images, cache_dir, noise_seed)
     if path.is_file():
         try:
             cached = torch.from_numpy(np.load(path))
@@ -84,22 +105,40 @@ def real_logits(suite: Suite, teacher: torch.nn.Module, images: torch.Tensor, de
                 return cached
         except (OSError, ValueError, EOFError):
             pass  # a damaged cache file is recomputed and replaced
-    logits = label_samples(teacher, images, device, timings)
+    logits = label_samples(teacher, images, device, timings, noise_seed)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, logits.numpy())
     return logits
 
 
-def student_accuracy(suite: Suite, protocol: Protocol, samples: torch.Tensor, logits: torch.Tensor,
-                     mean: torch.Tensor, test: Split, seed: int, device: str, timings: dict, label: str) -> float:
-    """Train a student on teacher-labelled `samples`, return its accuracy on the real test split."""
+@dataclass(frozen=True)
+class StudentScore:
+    """A trained student's accuracy on the real test split, overall and per true class."""
+
+    accuracy: float
+    per_class: tuple[float, ...]
+
+
+def per_class_accuracy(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) -> tuple[float, ...]:
+    correct = torch.bincount(labels[predictions == labels], minlength=num_classes).double()
+    counts = torch.bincount(labels, minlength=num_classes).double()
+    return tuple((correct / counts.clamp(min=1)).tolist())
+
+
+def student_score(suite: Suite, protocol: Protocol, samples: torch.Tensor, targets: torch.Tensor,
+                  mean: torch.Tensor, test: Split, seed: int, device: str, timings: dict, label: str,
+                  loss: str | None = None) -> StudentScore:
+    """Train a student on `samples` with `targets` (teacher logits, or class indices with
+    `loss="cross-entropy"`), score it on the real test split."""
     t0 = time.perf_counter()
-    student = train_student(suite, protocol, normalize(samples, mean), logits, seed, device, label=label)
+    student = train_student(suite, protocol, student_inputs(samples, mean), targets, seed, device, label=label,
+                            loss=loss)
     t1 = time.perf_counter()
-    acc = accuracy(predict_logits(student, normalize(test.images, mean), device=device), test.labels)
+    predictions = predict_logits(student, student_inputs(test.images, mean), device=device).argmax(1)
     timings["training"] += t1 - t0
     timings["scoring"] += time.perf_counter() - t1
-    return acc
+    return StudentScore((predictions == test.labels).float().mean().item(),
+                        per_class_accuracy(predictions, test.labels, suite.num_classes))
 
 
 def reference_path(suite: Suite, protocol: Protocol, seed: int, cache_dir: Path | None = None) -> Path:
@@ -108,28 +147,26 @@ def reference_path(suite: Suite, protocol: Protocol, seed: int, cache_dir: Path 
 
 
 def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,
-                    seed: int, device: str = "cpu", cache_dir: Path | None = None) -> float:
-    """The protocol's accuracy on the first `samples` real training images for `seed`, cached on disk."""
+                    seed: int, device: str = "cpu", cache_dir: Path | None = None) -> StudentScore:
+    """The protocol's student on the first `samples` real training images, in order, for `seed`, cached on disk."""
     path = reference_path(suite, protocol, seed, cache_dir)
     if path.is_file():
-        return read_record(path)["accuracy"]
-    legacy = path.with_name(f"cs-{protocol_key(suite, protocol)}.json")  # all seeds in one file, before units
-    if legacy.is_file() and str(seed) in (cached := read_record(legacy)):
-        return cached[str(seed)]
+        cached = read_record(path)
+        return StudentScore(cached["accuracy"], tuple(cached["per_class"]))
     if len(train) < protocol.samples:
         raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
                              f"fewer than the protocol's {protocol.samples}")
     real = train.images[: protocol.samples]
     timings: dict = defaultdict(float)
-    logits = real_logits(suite, teacher, real, device, timings, cache_dir)
-    acc = student_accuracy(suite, protocol, real, logits, channel_mean(train.images), test, seed, device, timings,
-                           label=f"reference seed {seed}")
-    write_record(path, {"seed": seed, "accuracy": acc})
-    return acc
+    logits = real_logits(suite, teacher, real, device, timings, cache_dir, dropout_seed(protocol, seed))
+    score = student_score(suite, protocol, real, logits, pixel_mean(train.images), test, seed, device, timings,
+                          label=f"reference seed {seed}")
+    write_record(path, {"seed": seed, "accuracy": score.accuracy, "per_class": list(score.per_class)})
+    return score
 
 
 def reference_scores(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,
-                     seeds: Sequence[int], device: str = "cpu", cache_dir: Path | None = None) -> list[float]:
+                     seeds: Sequence[int], device: str = "cpu", cache_dir: Path | None = None) -> list[StudentScore]:
     return [reference_score(suite, protocol, teacher, train, test, s, device, cache_dir) for s in seeds]
 
 
@@ -154,10 +191,10 @@ class Unit:
     inception: bool | None = None
     inception_weights: Path | None = None
     protected: tuple[Path, ...] = ()
-    reference: float | None = None
+    reference: StudentScore | None = None
 
 
-def unit_reference(unit: Unit) -> float:
+def unit_reference(unit: Unit) -> StudentScore:
     """The reference score `unit` needs, computed or read from this machine's cache."""
     teacher = load_teacher(unit.suite, unit.teacher_path, unit.device)
     train, test = load_split(unit.suite.dataset, "train", unit.data_root), load_split(unit.suite.dataset, "test",
@@ -165,8 +202,15 @@ def unit_reference(unit: Unit) -> float:
     return reference_score(unit.suite, unit.protocol, teacher, train, test, unit.seed, unit.device)
 
 
+def label_agreement(teacher_logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of samples whose teacher class is the generator's own label."""
+    return (teacher_logits.argmax(1) == labels).float().mean().item()
+
+
 def evaluate_unit(unit: Unit) -> dict:
-    """Score one seed of a generator; returns its seed record (raw and reference score, timings, provenance)."""
+    """Score one seed of a generator; returns its seed record (raw and reference score, timings, provenance).
+
+    A generator that returns its own labels also gets its CAS: the same student, trained on those labels."""
     started = time.perf_counter()
     suite, protocol = unit.suite, unit.protocol
     protected = [*unit.protected, *([unit.data_root] if unit.data_root else [])]  # the sandbox adds the cache
@@ -185,19 +229,27 @@ def evaluate_unit(unit: Unit) -> dict:
     ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
                         directory=gen.path.parent, device=unit.device, train=train if gen.needs_train_data else None)
     t0 = time.perf_counter()
-    synthetic = draw_samples(gen, ctx, protocol.samples, unit.seed, unit.limits, protected)
+    synthetic, labels = sample_labelled(gen, ctx, protocol.samples, unit.seed, unit.limits, protected)
     timings["sampling"] += time.perf_counter() - t0
     extracted = {}
+    noise_seed = dropout_seed(protocol, unit.seed)
     if isinstance(spaces.get("teacher"), FeatureSpace):
-        logits, extracted["teacher"] = label_and_extract(teacher, synthetic, unit.device, timings)
+        logits, extracted["teacher"] = label_and_extract(teacher, synthetic, unit.device, timings, noise_seed)
     else:
-        logits = label_samples(teacher, synthetic, unit.device, timings)
-    raw = student_accuracy(suite, protocol, synthetic, logits, channel_mean(train.images), test, unit.seed,
-                           unit.device, timings, label=f"{gen.name} seed {unit.seed}")
+        logits = label_samples(teacher, synthetic, unit.device, timings, noise_seed)
+    mean = pixel_mean(train.images)
+    raw = student_score(suite, protocol, synthetic, logits, mean, test, unit.seed, unit.device, timings,
+                        label=f"{gen.name} seed {unit.seed}")
+    cas = None
+    if labels is not None:
+        own = student_score(suite, protocol, synthetic, labels, mean, test, unit.seed, unit.device, timings,
+                            label=f"{gen.name} seed {unit.seed}, CAS", loss="cross-entropy")
+        cas = {"accuracy": own.accuracy, "label_agreement": label_agreement(logits, labels)}
     metrics = (sample_quality(suite, spaces, synthetic, {"train": train, "test": test}, unit.device, timings,
-                              extracted) if unit.metrics else None)
+                              {k: v for k, v in extracted.items() if v is not None}) if unit.metrics else None)
     timings["total"] = time.perf_counter() - started
     return {
+        "schema": RECORD_SCHEMA,
         "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
         "sandbox": gen.sandbox,
         "suite": suite.name,
@@ -206,8 +258,11 @@ def evaluate_unit(unit: Unit) -> dict:
         "student": suite.student,
         "protocol": protocol.to_dict(),
         "seed": unit.seed,
-        "raw_score": raw,
-        "reference_score": reference,
+        "raw_score": raw.accuracy,
+        "reference_score": reference.accuracy,
+        "per_class": {"raw": list(raw.per_class), "reference": list(reference.per_class),
+                      "classes": list(suite.class_names)},
+        "cas": cas,
         "metrics": metrics,
         "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
         "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -236,13 +291,20 @@ def merge_seed_records(seed_records: Sequence[dict]) -> dict:
     for r in seed_records:
         for k, v in r["timings_s"].items():
             timings[k] += v
+    has_cas = all(r["cas"] is not None for r in seed_records)
     return {
+        "schema": RECORD_SCHEMA,
         **{k: first[k] for k in ("generator", "sandbox", "suite", "teacher", "student", "protocol")},
         "seeds": [r["seed"] for r in seed_records],
         "raw_scores": raw,
         "reference_scores": reference,
         "cs": cs,
         "cs_stderr": cs_stderr,
+        "per_class": {"raw_scores": [r["per_class"]["raw"] for r in seed_records],
+                      "reference_scores": [r["per_class"]["reference"] for r in seed_records],
+                      "classes": first["per_class"]["classes"]},
+        "cas": {"scores": [r["cas"]["accuracy"] for r in seed_records],
+                "label_agreement": [r["cas"]["label_agreement"] for r in seed_records]} if has_cas else None,
         "metrics": first["metrics"],
         "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
         "peak_memory_mib": max(r["peak_memory_mib"] for r in seed_records),
@@ -251,28 +313,42 @@ def merge_seed_records(seed_records: Sequence[dict]) -> dict:
     }
 
 
+def refuse_foreign_record(path: Path, gen: SandboxedGenerator) -> None:
+    """A record names its generator, so a file registering another file's name would silently replace its record."""
+    if path.is_file():
+        theirs = read_record(path).get("generator", {}).get("file")
+        if theirs is not None and theirs != gen.path.name:
+            raise CsbenchError(f"{path} holds the record of generator file {theirs}, and {gen.path.name} registers "
+                               f"the same name {gen.name!r}: rename the generator, or pass --replace to overwrite it")
+
+
 def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str | None = None,
              seeds: Sequence[int] | None = None, samples: int | None = None, device: str = "cpu",
              out_dir: Path | str = "results", teacher_path: Path | None = None,
              data_root: Path | None = None, protocol: Protocol | None = None, suite: Suite | None = None,
-             limits: Limits = Limits(), inception: bool | None = None, inception_weights: Path | None = None) -> dict:
+             limits: Limits = Limits(), inception: bool | None = None, inception_weights: Path | None = None,
+             replace: bool = False) -> dict:
     """Score a generator file on a suite and write its record; returns the record.
 
     The first seed's samples also get the sample-quality metrics (csbench.quality) in the teacher's and,
     in Inception's feature space where `inception` asks for it (by default on a GPU) and its weights can be had.
 
-    A failure at any stage raises before anything is written, so an existing record survives.
+    A failure at any stage raises before anything is written, so an existing record survives; so does the
+    record of another generator file registering the same name, unless `replace`.
     """
     suite = suite or get_suite(suite_name)
     protocol = protocol or suite.protocol(protocol_name)
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
     seeds = list(seeds if seeds is not None else protocol.seeds)
+    gen = describe(generator_file, limits, [Path(out_dir), *([data_root] if data_root else [])])
+    path = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
+    if not replace:
+        refuse_foreign_record(path, gen)
     units = [Unit(Path(generator_file), suite, protocol, seed, metrics=i == 0, device=device,
                   teacher_path=teacher_path, data_root=data_root, limits=limits, inception=inception,
                   inception_weights=inception_weights, protected=(Path(out_dir),))
              for i, seed in enumerate(seeds)]
     record = merge_seed_records([evaluate_unit(u) for u in units])
-    write_record(record_path(out_dir, suite.name, record["generator"]["name"], protocol.name, suite.default_protocol),
-                 record)
+    write_record(path, record)
     return record

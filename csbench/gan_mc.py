@@ -21,10 +21,10 @@ import torch
 
 from . import __version__
 from .cache import atomic_path, sha256_file
-from .compression import channel_mean, normalize, train_student
+from .compression import pixel_mean, student_inputs, train_student
 from .data import load_split
 from .errors import CsbenchError, GeneratorError
-from .evaluate import draw_samples, label_samples, reference_scores
+from .evaluate import draw_samples, dropout_seed, label_samples, real_logits, reference_scores
 from .generators import SampleContext
 from .results import record_path, write_record
 from .sandbox import Limits, describe
@@ -58,11 +58,10 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
     timings: dict = defaultdict(float)
     t0 = time.perf_counter()
-    real_only = reference_scores(suite, protocol, teacher, train, test, seeds, device)
+    real_only = [score.accuracy for score in reference_scores(suite, protocol, teacher, train, test, seeds, device)]
     timings["reference"] = time.perf_counter() - t0
     real = train.images[: protocol.samples]
-    real_logits = label_samples(teacher, real, device, timings)
-    mean = channel_mean(train.images)
+    mean = pixel_mean(train.images)
     ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
                         directory=gen.path.parent, device=device, train=train if gen.needs_train_data else None)
     n_generated = max(1, round(ratio * len(real)))
@@ -72,12 +71,15 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
         t0 = time.perf_counter()
         synthetic = draw_samples(gen, ctx, n_generated, seed, limits, protected)
         timings["sampling"] += time.perf_counter() - t0
-        logits = label_samples(teacher, synthetic, device, timings)
+        noise_seed = dropout_seed(protocol, seed)
+        logits = torch.cat([real_logits(suite, teacher, real, device, timings, noise_seed=noise_seed),
+                            label_samples(teacher, synthetic, device, timings, noise_seed)])
         t0 = time.perf_counter()
-        student = train_student(suite, protocol, normalize(torch.cat([real, synthetic]), mean),
-                                torch.cat([real_logits, logits]), seed, device, label=f"real + {gen.name} seed {seed}")
+        student = train_student(suite, protocol, student_inputs(torch.cat([real, synthetic]), mean), logits, seed,
+                                device, label=f"real + {gen.name} seed {seed}")
         timings["training"] += time.perf_counter() - t0
-        mixed.append(accuracy(predict_logits(student, normalize(test.images, mean), device=device), test.labels))
+        mixed.append(accuracy(predict_logits(student, student_inputs(test.images, mean), device=device),
+                              test.labels))
         if save_students and seed == seeds[0]:
             saved = folder / "students" / f"{gen.name}-seed{seed}.pt"
             with atomic_path(saved) as tmp:

@@ -61,25 +61,38 @@ def cnn6(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
     return FeatureClassifier(features, nn.Sequential(nn.Dropout(0.2), nn.Linear(128, num_classes)))
 
 
+class AuthorsLeNet(FeatureClassifier):
+    """The seed authors' student, as `lenet` in RuishanLiu/GAN-TSC-Score `compression_score.py` (and
+    RuishanLiu/GAN-TSC `functions/cifar10/net.py`) builds it in TensorFlow.
+
+    conv5x5-64 (VALID, bias, no activation), max-pool 2x2/2 (TF "SAME": `ceil_mode` takes the max over the
+    values that exist, as TF's padding does), conv5x5-128 (VALID, bias, no activation), max-pool 2x2/2 (VALID),
+    flatten, FC-1024, ReLU, FC (the logits). Weights Glorot-uniform, biases N(0, 0.5²), as the authors'
+    initialisers. The flatten is PyTorch's (C, H, W) order where TF's is (H, W, C): the same network up to a
+    fixed permutation of FC-1024's inputs, which its initialisation does not see.
+    """
+
+    def __init__(self, in_channels: int, image_size: int, num_classes: int):
+        side = ((image_size - 4 + 1) // 2 - 4) // 2
+        features = nn.Sequential(
+            nn.Conv2d(in_channels, 64, 5),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(64, 128, 5),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(128 * side * side, 1024),
+            nn.ReLU(),
+        )
+        super().__init__(features, nn.Linear(1024, num_classes))
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.normal_(module.bias, std=0.5)
+
+
 @architecture("lenet")
 def lenet(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
-    """The seed authors' LeNet-style student: conv5x5-64, pool, conv5x5-128, pool, FC-1024, FC-10.
-
-    ReLU follows each convolution; the two fully connected layers are linear, as in their code. Each
-    ReLU runs after its max-pool, which gives the same numbers (ReLU is monotone) on a quarter of the values.
-    """
-    side = image_size // 4
-    features = nn.Sequential(
-        nn.Conv2d(in_channels, 64, 5, padding=2),
-        nn.MaxPool2d(2),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(64, 128, 5, padding=2),
-        nn.MaxPool2d(2),
-        nn.ReLU(inplace=True),
-        nn.Flatten(),
-        nn.Linear(128 * side * side, 1024),
-    )
-    return FeatureClassifier(features, nn.Linear(1024, num_classes))
+    return AuthorsLeNet(in_channels, image_size, num_classes)
 
 
 def _mlpconv(cin: int, widths: tuple[int, ...], kernel: int) -> list[nn.Module]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import __version__
 from .backends import Failed, RayBackend, SlurmBackend
 from .cache import sha256_file
 from .errors import CsbenchError
@@ -40,7 +41,8 @@ def generator_files(directory: Path | str) -> list[Path]:
 
 
 def _same_inputs(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol) -> bool:
-    return (record.get("generator", {}).get("sha256") == generator_sha256
+    """Same generator file, teacher and protocol, and made by this csbench version (bumped when results change)."""
+    return (record.get("csbench_version") == __version__ and record.get("generator", {}).get("sha256") == generator_sha256
             and record.get("teacher", {}).get("sha256") == suite.teacher.sha256
             and record.get("protocol") == as_stored(protocol.to_dict()))
 

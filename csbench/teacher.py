@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -72,27 +74,49 @@ def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 2) -> torch.
 
 INFERENCE_BATCH = 128
 """Batch size of every inference pass. On the CPU a batch of 128 keeps the activations in cache: the teacher runs
-1.6-1.9x and the student 1.3x faster than at 1024 on one core, with bit-identical outputs (measured, AVX-512)."""
+faster than at 1024 on one core, with bit-identical outputs (benchmarks/bench_evaluation.py measures it)."""
 
 
-@torch.inference_mode()
-def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = INFERENCE_BATCH,
-                   device: str = "cpu") -> torch.Tensor:
+@contextmanager
+def inference(model: nn.Module, dropout_seed: int | None = None) -> Iterator[None]:
+    """Eval mode; with `dropout_seed`, the dropout layers stay on (batch norm still uses its running statistics),
+    their masks drawn from a forked RNG seeded with it, so the same seed gives the same noisy outputs."""
     model.eval()
-    return torch.cat([model(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)])
+    dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+    with torch.inference_mode(), torch.random.fork_rng(devices=[]):
+        if dropout_seed is not None:
+            torch.manual_seed(dropout_seed)
+            for m in dropouts:
+                m.train()
+        try:
+            yield
+        finally:
+            for m in dropouts:
+                m.eval()
 
 
-@torch.inference_mode()
+def has_dropout_before_features(model: nn.Module) -> bool:
+    """Whether dropout changes a FeatureClassifier's features (not only its logits)."""
+    return any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.features.modules())
+
+
+def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = INFERENCE_BATCH,
+                   device: str = "cpu", dropout_seed: int | None = None) -> torch.Tensor:
+    with inference(model, dropout_seed):
+        return torch.cat([model(images[i : i + batch_size].to(device)).float().cpu()
+                          for i in range(0, len(images), batch_size)])
+
+
 def predict_features(model: nn.Module, images: torch.Tensor, batch_size: int = INFERENCE_BATCH,
-                     device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+                     device: str = "cpu", dropout_seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Penultimate features and logits from one forward pass: a FeatureClassifier's forward is
     `classifier(features(x))`, so the logits equal `predict_logits`'s bit for bit at the same batch size."""
-    model.eval()
     features, logits = [], []
-    for i in range(0, len(images), batch_size):
-        f = model.features(images[i : i + batch_size].to(device))
-        logits.append(model.classifier(f).float().cpu())
-        features.append(f.float().cpu())
+    with inference(model, dropout_seed):
+        for i in range(0, len(images), batch_size):
+            f = model.features(images[i : i + batch_size].to(device))
+            logits.append(model.classifier(f).float().cpu())
+            features.append(f.float().cpu())
     return torch.cat(features), torch.cat(logits)
 
 

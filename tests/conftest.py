@@ -49,7 +49,7 @@ def write_fashion_mnist(folder: Path, n_train: int = 1200, n_test: int = 300, gz
     return folder
 
 
-TINY_PROTOCOL = Protocol(name="tiny", samples=600, optimizer="adam", lr=1e-3, batch_size=64, epochs=1,
+TINY_PROTOCOL = Protocol(name="tiny", samples=600, optimizer="adam", lr=1e-4, batch_size=64, epochs=1,
                          loss="l2-logits", seeds=(0, 1))
 
 

@@ -3,14 +3,28 @@ import math
 import pytest
 import torch
 
-from csbench.compression import channel_mean, compression_score, distillation_loss, normalize
+import dataclasses
+
+import numpy as np
+
+from csbench.compression import (batch_order, compression_score, distillation_loss, pixel_mean, student_inputs,
+                                 train_student)
+from csbench.models import build_model
+from csbench.suites import get_suite
 
 
-def test_l2_on_logits_is_the_mean_squared_error():
+def test_l2_on_logits_is_the_authors_l2_loss_over_the_batch_size():
+    """`tf.nn.l2_loss(teacher - student) / batch_size`: half the summed squares, over the number of samples."""
     s = torch.tensor([[1.0, 2.0], [0.0, -1.0]])
     t = torch.tensor([[0.0, 0.0], [0.0, 1.0]])
-    assert distillation_loss(s, t, "l2-logits").item() == pytest.approx((1 + 4 + 0 + 4) / 4)
+    assert distillation_loss(s, t, "l2-logits").item() == pytest.approx((1 + 4 + 0 + 4) / 2 / 2)
     assert distillation_loss(t, t, "l2-logits").item() == 0
+
+
+def test_cross_entropy_takes_class_indices():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 3.0]])
+    expected = -(math.log(math.exp(2) / (math.exp(2) + 1)) + math.log(math.exp(3) / (math.exp(3) + 1))) / 2
+    assert distillation_loss(logits, torch.tensor([0, 1]), "cross-entropy").item() == pytest.approx(expected)
 
 
 def test_kd_loss_vanishes_only_at_the_teacher_distribution():
@@ -24,12 +38,92 @@ def test_unknown_loss_is_refused():
         distillation_loss(torch.zeros(1, 2), torch.zeros(1, 2), "hinge")
 
 
-def test_normalisation_centres_the_real_training_data_per_channel():
-    images = torch.rand(50, 3, 4, 4) * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1)
-    mean = channel_mean(images)
-    assert mean.shape == (1, 3, 1, 1)
-    assert torch.allclose(normalize(images, mean).mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-6)
-    assert torch.allclose(mean.flatten(), torch.tensor([0.5, 0.25, 0.1]), atol=0.05)
+def test_student_inputs_are_raw_pixels_minus_the_mean_image():
+    """The authors feed `np.float32(x) - mean`, x on the 0-255 scale, mean over the training split per pixel."""
+    pixels = np.random.default_rng(0).integers(0, 256, size=(50, 3, 4, 4)).astype(np.uint8)
+    images = torch.from_numpy(pixels).float() / 255
+    mean = pixel_mean(images)
+    assert mean.shape == (1, 3, 4, 4) and mean.dtype == torch.float64
+    expected = np.float32(pixels) - pixels.mean(axis=0)
+    inputs = student_inputs(images, mean)
+    assert inputs.dtype == torch.float32
+    np.testing.assert_allclose(inputs.numpy(), expected, atol=1e-4)
+
+
+def _numpy_conv_valid(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x (N, C, H, W), w (O, C, k, k): cross-correlation without padding, as TF's conv2d 'VALID'."""
+    n, c, h, wd = x.shape
+    o, _, k, _ = w.shape
+    out = np.zeros((n, o, h - k + 1, wd - k + 1))
+    for i in range(h - k + 1):
+        for j in range(wd - k + 1):
+            out[:, :, i, j] = np.einsum("nchw,ochw->no", x[:, :, i : i + k, j : j + k], w)
+    return out + b[None, :, None, None]
+
+
+def _numpy_max_pool_same(x: np.ndarray) -> np.ndarray:
+    """2x2 stride 2, TF 'SAME': an odd edge is padded with -inf on the bottom/right."""
+    n, c, h, w = x.shape
+    padded = np.full((n, c, h + h % 2, w + w % 2), -np.inf)
+    padded[:, :, :h, :w] = x
+    return padded.reshape(n, c, padded.shape[2] // 2, 2, padded.shape[3] // 2, 2).max(axis=(3, 5))
+
+
+def _numpy_max_pool_valid(x: np.ndarray) -> np.ndarray:
+    n, c, h, w = x.shape
+    x = x[:, :, : h - h % 2, : w - w % 2]
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+
+
+@pytest.mark.parametrize("channels, size, fc_inputs", [(1, 28, 2048), (3, 32, 3200), (1, 27, 128 * 4 * 4)])
+def test_student_forward_equals_an_independent_numpy_lenet(channels, size, fc_inputs):
+    """conv-pool-conv-pool without activations, ReLU only after FC-1024, as the authors' `lenet`."""
+    torch.manual_seed(0)
+    model = build_model("lenet", channels, size, 10).double().eval()
+    p = {name: value.detach().numpy() for name, value in model.state_dict().items()}
+    conv1, conv2, fc1, fc2 = (k.rsplit(".", 1)[0] for k in list(p)[::2])
+    assert p[f"{fc1}.weight"].shape == (1024, fc_inputs)
+    x = np.random.default_rng(1).normal(size=(3, channels, size, size)) * 50
+    h = _numpy_max_pool_same(_numpy_conv_valid(x, p[f"{conv1}.weight"], p[f"{conv1}.bias"]))
+    h = _numpy_max_pool_valid(_numpy_conv_valid(h, p[f"{conv2}.weight"], p[f"{conv2}.bias"]))
+    h = np.maximum(h.reshape(len(x), -1) @ p[f"{fc1}.weight"].T + p[f"{fc1}.bias"], 0)
+    expected = h @ p[f"{fc2}.weight"].T + p[f"{fc2}.bias"]
+    np.testing.assert_allclose(model(torch.from_numpy(x)).detach().numpy(), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_student_initialisation_is_glorot_uniform_with_normal_biases():
+    torch.manual_seed(0)
+    model = build_model("lenet", 1, 28, 10)
+    fc1 = model.features[5]
+    bound = math.sqrt(6 / (2048 + 1024))
+    assert fc1.weight.abs().max().item() <= bound and fc1.weight.abs().max().item() > 0.99 * bound
+    assert fc1.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.01)
+    assert fc1.bias.std().item() == pytest.approx(0.5, rel=0.1) and abs(fc1.bias.mean().item()) < 0.1
+
+
+def test_paper_protocol_visits_samples_in_order_and_drops_the_last_partial_batch(monkeypatch):
+    """Samples encode their index; the student records what each step sees."""
+    import csbench.compression
+
+    suite = get_suite("fashion-mnist")
+    paper = dataclasses.replace(suite.protocol("paper"), samples=600)
+    seen = []
+    real_build = csbench.compression.build_student
+
+    def recording_student(s):
+        model = real_build(s)
+        model.register_forward_pre_hook(lambda _, args: seen.append(args[0][:, 0, 0, 0].round().long().tolist()))
+        return model
+
+    monkeypatch.setattr(csbench.compression, "build_student", recording_student)
+    inputs = torch.arange(600, dtype=torch.float32).view(-1, 1, 1, 1).expand(-1, 1, 28, 28).contiguous()
+    train_student(suite, paper, inputs, torch.zeros(600, 10), seed=0)
+    assert seen == [list(range(0, 256)), list(range(256, 512))]
+    graded = dataclasses.replace(suite.protocol("graded"), samples=600)
+    first = batch_order(600, graded, seed=0)
+    assert len(first) == 2 * 5 and sorted(torch.cat(first[:5]).tolist()) == list(range(600))
+    assert first[0].tolist() != list(range(128))
+    assert all(torch.equal(a, b) for a, b in zip(first, batch_order(600, graded, seed=0)))
 
 
 def test_compression_score_is_the_ratio_of_means_with_its_standard_error():
@@ -39,3 +133,24 @@ def test_compression_score_is_the_ratio_of_means_with_its_standard_error():
     cs, se = compression_score([0.8, 0.8], [0.8, 0.8])
     assert (cs, se) == (1.0, 0.0)
     assert math.isnan(compression_score([0.8], [0.8])[1])
+
+
+def test_teacher_dropout_while_labelling_is_seeded_and_leaves_batch_norm_alone():
+    from csbench.teacher import predict_features, predict_logits
+
+    torch.manual_seed(0)
+    teacher = build_model("cnn6", 1, 28, 10)
+    teacher.classifier[0].p = 0.5
+    images = torch.rand(40, 1, 28, 28)
+    clean = predict_logits(teacher, images)
+    noisy = predict_logits(teacher, images, dropout_seed=3)
+    assert torch.equal(noisy, predict_logits(teacher, images, dropout_seed=3))
+    assert not torch.equal(noisy, predict_logits(teacher, images, dropout_seed=4))
+    assert not torch.allclose(noisy, clean)
+    assert torch.equal(predict_logits(teacher, images), clean) and not teacher.training
+    features, logits = predict_features(teacher, images, dropout_seed=3)
+    assert torch.equal(logits, noisy)
+    assert torch.equal(features, predict_features(teacher, images)[0])  # dropout sits after the features
+    # Batch norm in eval: the dropout-free part of the network is the clean one
+    teacher.classifier[0].p = 0.0
+    assert torch.allclose(predict_logits(teacher, images, dropout_seed=3), clean, atol=1e-6)
