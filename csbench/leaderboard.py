@@ -1,7 +1,8 @@
-"""Leaderboards: result records rendered to `leaderboards/<suite>.md` with a plot beside it.
+"""Leaderboards: result records rendered to `leaderboards/<suite>.md` with plots beside it.
 
 Rendering is a pure function of the records (no clock, no machine state), so the same records give
-the same bytes and CI can check that a committed board is up to date.
+the same bytes and CI can check that a committed board is up to date. Every interval and test comes
+from `csbench.stats`, the policy the records and the tabular boards use too.
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ import numpy as np
 import pandas as pd
 
 from .cache import atomic_path, atomic_write_text
-from .compression import compression_score
 from .results import read_records
+from .stats import (MIN_SEEDS, RATIO_METHOD, TEST_METHOD, direction, per_seed_cs, ratio_interval, ratio_of_means,
+                    t_interval)
 from .suites import Suite
 
-Z95 = 1.96
 FLOOR_GENERATOR = "uniform_noise"
 QUALITY = ("is", "fid", "precision", "recall", "density", "coverage", "class_entropy", "mean_confidence")
+GROUPS = ("ranked", "reference", "provisional", "copies")
+# (column, label, higher is better, digits): metrics that can rank a pair against CS
+SAMPLE_CHECKS = (("teacher_is", "teacher-IS", True, 2), ("teacher_fid", "teacher-FID", False, 1),
+                 ("inception_is", "Inception IS", True, 2), ("inception_fid", "Inception FID", False, 1))
+FIDELITY_CHECKS = (("teacher_precision", "precision", True, 3), ("teacher_density", "density", True, 3))
+
+
+def is_reference(name: str) -> bool:
+    """Real-data sets (`real_data` is the training split itself) and the noise floor: scale, not competitors."""
+    return name.startswith("real_") or name == FLOOR_GENERATOR
 
 
 def _metric(record: dict, family: str, name: str) -> float:
@@ -29,28 +40,79 @@ def _metric(record: dict, family: str, name: str) -> float:
     return float("nan") if value is None else float(value)
 
 
-def board_frame(records: Sequence[dict], protocol: str) -> pd.DataFrame:
-    """One row per generator evaluated under `protocol`, ranked by CS (ties by name).
+def class_scores(record: dict) -> tuple[tuple[str, ...], tuple[float, ...]] | None:
+    """(class names, per-class CS): mean over seeds of the student's accuracy on class c over the reference's."""
+    per_class = record.get("per_class")
+    if not per_class:
+        return None
+    scores = ratio_of_means(per_class["raw_scores"], per_class["reference_scores"])
+    return tuple(per_class["classes"]), tuple(float(v) for v in scores)
 
-    CS and its error are recomputed from each record's raw scores, so every row uses one formula.
-    """
-    rows = []
-    for r in records:
-        if r["protocol"]["name"] != protocol:
-            continue
-        cs, cs_stderr = compression_score(r["raw_scores"], r["reference_scores"])
-        row = {"generator": r["generator"]["name"], "cs": cs, "cs_stderr": cs_stderr,
-               "raw": float(np.mean(r["raw_scores"])), "reference": float(np.mean(r["reference_scores"])),
-               "samples": r["protocol"]["samples"], "seeds": len(r["seeds"]), "sha256": r["generator"]["sha256"],
-               "date": r["date"][:10], "version": r["csbench_version"],
-               "quality_n": r.get("metrics", {}).get("teacher", {}).get("n")}
-        for family in ("teacher", "inception"):
-            row.update({f"{family}_{name}": _metric(r, family, name) for name in QUALITY})
-        rows.append(row)
-    frame = pd.DataFrame(rows)
+
+def worst_class(names: Sequence[str], scores: Sequence[float]) -> tuple[str | None, float]:
+    """The class the samples teach worst: the lowest per-class CS (None when no class has one)."""
+    if np.all(np.isnan(scores)):
+        return None, float("nan")
+    i = int(np.nanargmin(scores))
+    return names[i], scores[i]
+
+
+def _cas(record: dict) -> tuple[float, float]:
+    cas = record.get("cas")
+    if not cas:
+        return float("nan"), float("nan")
+    return float(np.mean(cas["scores"])), float(np.mean(cas["label_agreement"]))
+
+
+def _copies(record: dict) -> tuple[float, float, bool]:
+    copying = record.get("copying") or {}
+    teacher = copying.get("teacher", {})
+    return (float(teacher.get("copy_rate", float("nan"))), float(teacher.get("heldout_rate", float("nan"))),
+            bool(copying.get("flagged", False)))
+
+
+def group_of(name: str, seeds: int, flagged: bool) -> str:
+    """References stay references even when they copy (real_data is the training split); flagged copies are
+    set apart from the ranking; rows short of MIN_SEEDS seeds are provisional."""
+    if is_reference(name):
+        return "reference"
+    if flagged:
+        return "copies"
+    return "provisional" if seeds < MIN_SEEDS else "ranked"
+
+
+def board_row(r: dict) -> dict:
+    """One record as a board row; CS and its interval are recomputed from the per-seed scores."""
+    cs, half = ratio_interval(r["raw_scores"], r["reference_scores"])
+    seeds = len(r["seeds"])
+    copy_rate, heldout_rate, flagged = _copies(r)
+    cas, agreement = _cas(r)
+    names, class_cs = class_scores(r) or (None, None)
+    worst, worst_cs = worst_class(names, class_cs) if names else (None, float("nan"))
+    row = {"generator": r["generator"]["name"], "group": group_of(r["generator"]["name"], seeds, flagged),
+           "cs": cs, "half": half if seeds >= MIN_SEEDS else float("nan"), "seeds": seeds,
+           "seed_cs": dict(zip(r["seeds"], per_seed_cs(r["raw_scores"], r["reference_scores"]).tolist())),
+           "raw": float(np.mean(r["raw_scores"])), "reference": float(np.mean(r["reference_scores"])),
+           "classes": names, "class_cs": class_cs, "worst_class": worst, "worst_cs": worst_cs,
+           "cas": cas, "agreement": agreement, "copy_rate": copy_rate, "heldout_rate": heldout_rate,
+           "flagged": flagged, "copying": r.get("copying"),
+           "samples": r["protocol"]["samples"], "sha256": r["generator"]["sha256"],
+           "date": r["date"][:10], "version": r["csbench_version"],
+           "quality_n": r.get("metrics", {}).get("teacher", {}).get("n")}
+    for family in ("teacher", "inception"):
+        row.update({f"{family}_{name}": _metric(r, family, name) for name in QUALITY})
+    return row
+
+
+def board_frame(records: Sequence[dict], protocol: str) -> pd.DataFrame:
+    """One row per generator evaluated under `protocol`: ranked rows first by CS (ties by name), then
+    references, provisional rows and flagged copies, each by CS."""
+    frame = pd.DataFrame([board_row(r) for r in records if r["protocol"]["name"] == protocol])
     if frame.empty:
         return frame
-    frame = frame.sort_values(["cs", "generator"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    frame["order"] = frame.group.map(GROUPS.index)
+    frame = frame.sort_values(["order", "cs", "generator"], ascending=[True, False, True],
+                              kind="mergesort").drop(columns="order").reset_index(drop=True)
     floor = frame.loc[frame.generator == FLOOR_GENERATOR, "raw"]
     frame["normalised_cs"] = ((frame.raw - floor.iloc[0]) / (frame.reference - floor.iloc[0])
                               if len(floor) else float("nan"))
@@ -69,47 +131,92 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def _cs_cell(r) -> str:
+    return _fmt(r.cs) if math.isnan(r.half) else f"{_fmt(r.cs)} ± {_fmt(r.half)}"
+
+
+GENERATOR_HEADER = ["generator", "CS ± 95 %", "normalised CS", "seeds", "worst class (CS)", "CAS (label agreement)",
+                    "copies / held-out", "teacher-IS", "teacher-FID", "precision", "recall", "density", "coverage"]
+
+
+def generator_cells(r) -> list[str]:
+    worst = f"{r.worst_class} ({_fmt(r.worst_cs, 2)})" if isinstance(r.worst_class, str) else "–"
+    cas = "–" if math.isnan(r.cas) else f"{_fmt(r.cas)} ({_fmt(r.agreement, 2)})"
+    copies = "–" if math.isnan(r.copy_rate) else f"{_fmt(r.copy_rate)} / {_fmt(r.heldout_rate)}"
+    return [f"`{r.generator}`", _cs_cell(r), _fmt(r.normalised_cs), str(r.seeds), worst, cas,
+            copies + (" (flagged)" if r.flagged else ""), _fmt(r.teacher_is, 2), _fmt(r.teacher_fid, 1),
+            _fmt(r.teacher_precision), _fmt(r.teacher_recall), _fmt(r.teacher_density), _fmt(r.teacher_coverage)]
+
+
 def ranking_table(frame: pd.DataFrame) -> str:
-    header = ["rank", "generator", "CS ± 95 %", "normalised CS", "student acc.", "teacher-IS", "teacher-FID",
-              "Inception IS", "Inception FID", "precision", "recall", "density", "coverage", "class entropy",
-              "confidence", "samples", "sha256", "date", "csbench"]
+    rows = frame[frame.group == "ranked"]
+    return _table(["rank", *GENERATOR_HEADER],
+                  [[str(rank), *generator_cells(r)] for rank, r in enumerate(rows.itertuples(), start=1)])
+
+
+def group_table(frame: pd.DataFrame, group: str) -> str:
+    return _table(GENERATOR_HEADER, [generator_cells(r) for r in frame[frame.group == group].itertuples()])
+
+
+def copies_table(frame: pd.DataFrame) -> str:
+    """Flagged rows with both copy tests' numbers, under the rule each record states."""
+    spaces = ("teacher", "pixel")
+    header = ["generator", "CS", "seeds"] + [f"{s} {k}" for s in spaces
+                                             for k in ("copy rate", "held-out rate", "threshold", "C_T")]
     rows = []
-    for rank, r in enumerate(frame.itertuples(), start=1):
-        interval = "–" if math.isnan(r.cs_stderr) else _fmt(Z95 * r.cs_stderr)
-        rows.append([str(rank), f"`{r.generator}`", f"{_fmt(r.cs)} ± {interval}", _fmt(r.normalised_cs),
-                     _fmt(r.raw), _fmt(r.teacher_is, 2), _fmt(r.teacher_fid, 1), _fmt(r.inception_is, 2),
-                     _fmt(r.inception_fid, 1), _fmt(r.teacher_precision), _fmt(r.teacher_recall),
-                     _fmt(r.teacher_density), _fmt(r.teacher_coverage), _fmt(r.teacher_class_entropy),
-                     _fmt(r.teacher_mean_confidence), f"{r.samples:,} × {r.seeds}", f"`{r.sha256[:12]}`",
-                     r.date, r.version])
+    for r in frame[frame.group == "copies"].itertuples():
+        cells = [f"`{r.generator}`", _fmt(r.cs), str(r.seeds)]
+        for space in spaces:
+            test = r.copying.get(space, {})
+            cells += [_fmt(test.get(k)) for k in ("copy_rate", "heldout_rate", "threshold", "ct")]
+        rows.append(cells)
     return _table(header, rows)
 
 
-def disagreements(frame: pd.DataFrame, metric: str = "teacher_is", label: str = "teacher-IS",
-                  higher_is_better: bool = True) -> list[str]:
-    """Pairs that `metric` ranks one way and CS the other, where the CS gap exceeds both 95 % intervals."""
+def details_table(frame: pd.DataFrame) -> str:
+    """What the ranking table leaves out: the student's accuracy, Inception metrics, class balance, provenance."""
+    header = ["generator", "student acc.", "Inception IS", "Inception FID", "class entropy", "confidence",
+              "samples", "sha256", "date", "csbench"]
+    return _table(header, [[f"`{r.generator}`", _fmt(r.raw), _fmt(r.inception_is, 2), _fmt(r.inception_fid, 1),
+                            _fmt(r.teacher_class_entropy), _fmt(r.teacher_mean_confidence),
+                            f"{r.samples:,} × {r.seeds}", f"`{r.sha256[:12]}`", r.date, r.version]
+                           for r in frame.itertuples()])
+
+
+def disagreements(frame: pd.DataFrame, checks=SAMPLE_CHECKS) -> list[str]:
+    """Pairs that a metric in `checks` ranks one way while the paired per-seed CS test ranks them the other.
+
+    Flagged copies take no part; a pair needs MIN_SEEDS shared seeds (`direction` says 0 otherwise).
+    """
+    rows = [r for r in frame.itertuples() if r.group != "copies"]
     found = []
-    rows = list(frame.itertuples())
     for a in rows:
         for b in rows:
-            m_a, m_b = getattr(a, metric), getattr(b, metric)
-            if math.isnan(m_a) or math.isnan(m_b) or math.isnan(a.cs_stderr) or math.isnan(b.cs_stderr):
+            shared = sorted(set(a.seed_cs) & set(b.seed_cs))
+            gaps = [b.seed_cs[s] - a.seed_cs[s] for s in shared]
+            if a is b or direction(gaps) != 1:
                 continue
-            metric_prefers_a = m_a > m_b if higher_is_better else m_a < m_b
-            cs_prefers_b = b.cs - Z95 * b.cs_stderr > a.cs + Z95 * a.cs_stderr
-            if metric_prefers_a and cs_prefers_b:
-                found.append(f"- {label} prefers `{a.generator}` ({m_a:.2f}) to `{b.generator}` ({m_b:.2f}); "
-                             f"CS ranks them the other way: {a.cs:.3f} ± {Z95 * a.cs_stderr:.3f} against "
-                             f"{b.cs:.3f} ± {Z95 * b.cs_stderr:.3f}.")
+            prefer_a = []
+            for column, label, higher, digits in checks:
+                m_a, m_b = getattr(a, column), getattr(b, column)
+                if not (math.isnan(m_a) or math.isnan(m_b)) and (m_a > m_b if higher else m_a < m_b):
+                    prefer_a.append(f"{label} ({m_a:.{digits}f} against {m_b:.{digits}f})")
+            if prefer_a:
+                mean, half = t_interval(gaps)
+                found.append(f"- `{a.generator}` over `{b.generator}` by {' and '.join(prefer_a)}; CS the other way: "
+                             f"{a.cs:.3f} against {b.cs:.3f}, per-seed CS difference {mean:.3f} ± {half:.3f} over "
+                             f"{len(shared)} shared seeds.")
     return found
 
 
 def disagreement_section(frame: pd.DataFrame) -> str:
-    checks = [("teacher_is", "teacher-IS", True), ("teacher_fid", "teacher-FID", False),
-              ("inception_is", "Inception IS", True), ("inception_fid", "Inception FID", False)]
-    lines = [line for metric, label, higher in checks for line in disagreements(frame, metric, label, higher)]
-    return "\n".join(lines) if lines else ("No pair of generators is ranked one way by IS or FID and the other "
-                                           "way by CS beyond both CS intervals.")
+    sample, fidelity = disagreements(frame, SAMPLE_CHECKS), disagreements(frame, FIDELITY_CHECKS)
+    return "\n".join([
+        f"A pair is listed when a sample metric ranks it one way and CS the other way by {TEST_METHOD}. "
+        "Sample metrics are single values (first seed), compared as numbers.", "",
+        "IS and FID against CS:", "", *(sample or ["- none."]), "",
+        "Fidelity against CS (teacher-space precision or density prefers the first set, while the second teaches "
+        "better although more of its samples lie off the real data):", "", *(fidelity or ["- none."])])
 
 
 def suite_card(suite: Suite, protocols: Sequence[str]) -> str:
@@ -154,16 +261,36 @@ def reference_lines(frame: pd.DataFrame, records: Sequence[dict], protocol: str)
     return text
 
 
-def plot(frame: pd.DataFrame, path: Path, title: str) -> None:
-    """CS against teacher-IS and against teacher-space recall, one labelled point per generator."""
+def copies_section(frame: pd.DataFrame) -> str:
+    """The copy rule the records state, then the rows it flags (references are never listed here)."""
+    rules = sorted({r.copying["rule"] for r in frame.itertuples() if r.copying and r.copying.get("rule")})
+    flagged = (frame.group == "copies").any()
+    text = " ".join(f"Rule: {rule}" for rule in rules) + (" " if rules else "")
+    text += ("These rows are not ranked:" if flagged else "No generator is flagged.")
+    return "\n\n".join([text, copies_table(frame)] if flagged else [text])
+
+
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    """PNG without the matplotlib version in its metadata, so the bytes depend on the records only."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+
+
+def plot(frame: pd.DataFrame, path: Path, title: str) -> None:
+    """CS against teacher-IS and against teacher-space recall, one labelled point per generator."""
+    plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, column, label in ((axes[0], "teacher_is", "teacher-IS"), (axes[1], "teacher_recall", "teacher-space recall")):
-        ax.errorbar(frame[column], frame.cs, yerr=Z95 * frame.cs_stderr.fillna(0), fmt="o", capsize=3)
+        ax.errorbar(frame[column], frame.cs, yerr=frame.half.fillna(0), fmt="o", capsize=3)
         for r in frame.itertuples():
             ax.annotate(r.generator, (getattr(r, column), r.cs), textcoords="offset points", xytext=(4, 4), fontsize=8)
         ax.set_xlabel(label)
@@ -171,37 +298,95 @@ def plot(frame: pd.DataFrame, path: Path, title: str) -> None:
         ax.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    _save(fig, path)
     plt.close(fig)
 
 
+def class_heatmap(frame: pd.DataFrame, path: Path, title: str) -> None:
+    """Generators × classes of per-class CS, in board order, for the rows that have them."""
+    rows = frame[frame.class_cs.notna()]
+    plt = _pyplot()
+    values = np.array([list(v) for v in rows.class_cs], dtype=float)
+    classes = rows.classes.iloc[0]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(classes), 1.5 + 0.4 * len(rows)))
+    image = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=max(1.0, float(np.nanmax(values))), aspect="auto")
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
+                color="white" if math.isnan(v) or v < 0.5 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), list(rows.generator), fontsize=8)
+    fig.colorbar(image, ax=ax, label="per-class CS")
+    ax.set_title(title)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+INTRO = ("Rendered by `csbench leaderboard render` from the result records; do not edit by hand. CS: the student's "
+         "test accuracy on the samples over the same protocol's accuracy on real data, so 1 means the samples teach "
+         "as much as the real training set; its interval is described under each ranking.")
+COLUMNS = [
+    "- normalised CS: the student's accuracy with `uniform_noise` at 0 and real data at 1.",
+    "- worst class (CS): the class with the lowest per-class CS (mean over seeds of the student's accuracy on that "
+    "class's test images over the reference student's); the heatmap at the end shows every class.",
+    "- CAS (label agreement): the Classification Accuracy Score (Ravuri & Vinyals 2019), the test accuracy of the same "
+    "student trained on the generator's own labels as one-hot targets instead of the teacher's outputs, mean over "
+    "seeds; in brackets the share of samples whose teacher argmax equals the generator's label. It costs one more "
+    "student training per seed, and is \"–\" for generators that return no labels; the `real_data` row's CAS is the "
+    "real-data baseline (true labels).",
+    "- copies / held-out: the share of samples the teacher-space copy test calls copies of training images, against "
+    "the same share for held-out real images; flagged generators are listed apart, not ranked.",
+    "- teacher-IS, teacher-FID, precision, recall, density, coverage: sample metrics with the suite's teacher as the "
+    "feature network. Inception metrics (pytorch-fid's InceptionV3, blank where its weights were unavailable), class "
+    "entropy, confidence and provenance are in each protocol's details table.",
+]
+
+
+def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequence[dict]) -> list[str]:
+    groups = set(frame.group)
+    parts = [f"## Protocol `{name}`{' (default)' if name == suite.default_protocol else ''}", "",
+             reference_lines(frame, records, name), "", "### Ranked generators", "",
+             ranking_table(frame) if "ranked" in groups else
+             f"No generator has {MIN_SEEDS} seeds under this protocol yet.", "", RATIO_METHOD, ""]
+    if "reference" in groups:
+        parts += ["### References", "", "Real-data sets and the noise floor, for scale and not ranked; `real_data` is "
+                  "the training split itself.", "", group_table(frame, "reference"), ""]
+    if "provisional" in groups:
+        parts += [f"### Provisional (fewer than {MIN_SEEDS} seeds)", "",
+                  f"Not ranked, and shown without an interval, until they have {MIN_SEEDS} seeds.", "",
+                  group_table(frame, "provisional"), ""]
+    if frame.copying.notna().any():
+        parts += ["### Copies the training data", "", copies_section(frame), ""]
+    parts += [f"### Where the metrics disagree (`{name}`)", "", disagreement_section(frame), "",
+              "### Details", "", details_table(frame), ""]
+    quality_n = frame.quality_n.dropna()
+    if len(quality_n):
+        counts = "–".join(f"{int(n):,}" for n in sorted({quality_n.min(), quality_n.max()}))
+        parts += [f"Sample-quality metrics on {counts} samples of the first seed (FID is biased in N: compare "
+                  "rows with equal N).", ""]
+    return parts
+
+
 def render_board(suite: Suite, records: Sequence[dict], out_dir: Path) -> Path:
-    """Write `<out_dir>/<suite>.md` (and its plot); the default protocol's table comes first."""
+    """Write `<out_dir>/<suite>.md` and its plots; the default protocol's section comes first."""
     present = {r["protocol"]["name"] for r in records}
-    protocols = [p for p in [suite.default_protocol, *sorted(suite.protocols)] if p in present]
-    protocols = list(dict.fromkeys(protocols))
-    parts = [f"# {suite.name} leaderboard", "",
-             "Rendered by `csbench leaderboard render` from the result records; do not edit by hand. "
-             "CS: the student's test accuracy on the samples over its accuracy on real data, with a 95 % "
-             "interval over seeds. Teacher-space metrics (teacher-IS, teacher-FID, precision, recall, density, "
-             "coverage, class entropy, confidence) use the suite's teacher as the feature network; Inception "
-             "metrics use pytorch-fid's InceptionV3 and are blank where its weights were unavailable.", "",
+    protocols = list(dict.fromkeys(p for p in [suite.default_protocol, *sorted(suite.protocols)] if p in present))
+    parts = [f"# {suite.name} leaderboard", "", INTRO, "", *COLUMNS, "",
              "## Suite", "", suite_card(suite, protocols or [suite.default_protocol]), ""]
     frames = {name: board_frame(records, name) for name in protocols}
     for name, frame in frames.items():
-        quality_n = frame.quality_n.dropna()
-        parts += [f"## Protocol `{name}`{' (default)' if name == suite.default_protocol else ''}", "",
-                  reference_lines(frame, records, name), "", ranking_table(frame), ""]
-        if len(quality_n):
-            counts = "–".join(f"{int(n):,}" for n in sorted({quality_n.min(), quality_n.max()}))
-            parts += [f"Sample-quality metrics on {counts} samples of the first seed (FID is biased in N: compare "
-                      "rows with equal N).", ""]
-        parts += [f"### Where the metrics disagree (`{name}`)", "", disagreement_section(frame), ""]
+        parts += protocol_section(suite, name, frame, records)
     if protocols:
+        first = protocols[0]
         image = out_dir / f"{suite.name}.png"
-        plot(frames[protocols[0]], image, f"{suite.name}, protocol {protocols[0]}")
+        plot(frames[first], image, f"{suite.name}, protocol {first}")
         parts += [f"![CS against teacher-IS and recall]({image.name})", ""]
+        heatmap = out_dir / f"{suite.name}-classes.png"
+        with_classes = [p for p in protocols if frames[p].class_cs.notna().any()]
+        if with_classes:
+            class_heatmap(frames[with_classes[0]], heatmap, f"{suite.name}: per-class CS, protocol {with_classes[0]}")
+            parts += [f"Per-class CS under protocol `{with_classes[0]}`, one row per generator in board order:", "",
+                      f"![Per-class CS]({heatmap.name})", ""]
     path = out_dir / f"{suite.name}.md"
     atomic_write_text(path, "\n".join(parts))
     return path

@@ -4,35 +4,55 @@ import os
 import pytest
 
 from csbench.cli import main
-from csbench.leaderboard import board_frame, disagreements, reference_lines, render
+from csbench.leaderboard import board_frame, disagreements, FIDELITY_CHECKS, reference_lines, render
 from csbench.results import record_path, write_record
 from csbench.suites import get_suite
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "fashion-mnist.md")
 REFERENCE = [0.75, 0.74, 0.76]
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
-def record(name, raw, teacher_is, recall, protocol="paper"):
+def record(name, raw, teacher_is, recall, protocol="paper", precision=0.5, **extra):
     suite = get_suite("fashion-mnist")
     return {
         "generator": {"name": name, "file": f"{name}.py", "sha256": hashlib.sha256(name.encode()).hexdigest()},
         "suite": suite.name,
         "protocol": suite.protocol(protocol).to_dict(),
-        "seeds": [0, 1, 2],
+        "seeds": list(range(len(raw))),
         "raw_scores": raw,
-        "reference_scores": REFERENCE,
+        "reference_scores": REFERENCE[:len(raw)],
         "date": "2026-11-25T10:00:00Z",
         "csbench_version": "0.1.0",
-        "metrics": {"teacher": {"n": 10000, "is": teacher_is, "fid": 100 - 10 * teacher_is, "precision": 0.5,
+        "metrics": {"teacher": {"n": 10000, "is": teacher_is, "fid": 100 - 10 * teacher_is, "precision": precision,
                                 "recall": recall, "density": 0.9, "coverage": 0.8, "class_entropy": 2.0,
                                 "mean_confidence": 0.9},
                     "inception": {"unavailable": "weights missing"}},
+        **extra,
     }
 
 
+def per_class(raw_per_class):
+    """Every seed the same per-class accuracies, against a reference student at 0.8 on every class."""
+    return {"raw_scores": [raw_per_class] * 3, "reference_scores": [[0.8] * 10] * 3, "classes": CLASSES}
+
+
+def copying(copy_rate, flagged):
+    test = {"copy_rate": copy_rate, "heldout_rate": 0.02, "threshold": 1.5, "ct": -4.0 if flagged else 0.3}
+    return {"teacher": test, "pixel": {**test, "copy_rate": copy_rate / 2}, "flagged": flagged,
+            "rule": "Flagged when the teacher-space copy rate exceeds five times the held-out rate."}
+
+
+FIVE_CLASSES = [0.78] * 5 + [0.01] * 5
 RECORDS = [
-    record("real_data", [0.75, 0.75, 0.75], 7.5, 0.7),
-    record("few_per_class", [0.40, 0.42, 0.41], 9.0, 0.05),  # confident prototypes, no diversity
+    record("real_data", [0.75, 0.74, 0.76], 7.5, 0.7, per_class=per_class([0.8] * 10),
+           cas={"scores": [0.74, 0.75, 0.74], "label_agreement": [0.96, 0.96, 0.96]}, copying=copying(0.99, True)),
+    record("few_per_class", [0.40, 0.42, 0.41], 9.0, 0.05, cas=None),  # confident prototypes, no diversity
+    record("acgan", [0.60, 0.58, 0.61], 5.0, 0.4, precision=0.4, per_class=per_class([0.6] * 9 + [0.32]),
+           cas={"scores": [0.55, 0.56, 0.54], "label_agreement": [0.81, 0.80, 0.82]}, copying=copying(0.01, False)),
+    record("real_five_classes", [0.38, 0.38, 0.39], 4.7, 0.6, per_class=per_class(FIVE_CLASSES)),
+    record("memoriser", [0.74, 0.73, 0.75], 7.4, 0.7, copying=copying(0.97, True)),
+    record("two_seeds", [0.50, 0.52], 3.0, 0.2),
     record("uniform_noise", [0.10, 0.10, 0.11], 1.2, 0.0),
     record("real_data", [0.80, 0.81, 0.79], 7.5, 0.7, protocol="graded"),
 ]
@@ -47,29 +67,97 @@ def results(tmp_path):
     return tmp_path / "results"
 
 
-def test_frame_ranks_by_cs_and_normalises_between_noise_and_real():
+@pytest.fixture
+def board(results, tmp_path):
+    return render(get_suite("fashion-mnist"), results, tmp_path / "boards").read_text()
+
+
+def section(board, title):
+    """One `###` section of the paper protocol, where the test records are."""
+    start = board.index(title, board.index("## Protocol `paper`"))
+    return board[start:board.index("\n### ", start + 1)]
+
+
+def test_frame_groups_ranks_by_cs_and_normalises_between_noise_and_real():
     frame = board_frame(RECORDS, "paper")
-    assert list(frame.generator) == ["real_data", "few_per_class", "uniform_noise"]
-    assert frame.cs.iloc[0] == pytest.approx(0.75 / 0.75)
-    assert frame.normalised_cs.tolist() == pytest.approx([(0.75 - 0.1033333) / (0.75 - 0.1033333), (0.41 - 0.1033333) / (0.75 - 0.1033333), 0.0], abs=1e-6)
+    assert list(zip(frame.generator, frame.group)) == [
+        ("acgan", "ranked"), ("few_per_class", "ranked"), ("real_data", "reference"),
+        ("real_five_classes", "reference"), ("uniform_noise", "reference"), ("two_seeds", "provisional"),
+        ("memoriser", "copies")]
+    real = frame.set_index("generator").loc["real_data"]
+    assert real.cs == pytest.approx(1.0) and real.half == pytest.approx(0.0)
+    floor = 0.31 / 3
+    assert frame.set_index("generator").loc["few_per_class"].normalised_cs == pytest.approx(
+        (0.41 - floor) / (0.75 - floor))
 
 
-def test_disagreement_names_the_pair_where_is_prefers_the_worse_generator():
+def test_provisional_rows_are_shown_below_the_ranking_without_an_interval(board):
+    ranked = section(board, "### Ranked generators")
+    assert "| 1 | `acgan` | 0.796 ± " in ranked and "two_seeds" not in ranked
+    assert "| `two_seeds` | 0.685 | " in section(board, "### Provisional (fewer than 3 seeds)")
+    assert "with Student's t at n − 1 degrees of freedom" in ranked
+
+
+def test_disagreement_is_decided_by_the_paired_test():
     lines = disagreements(board_frame(RECORDS, "paper"))
-    assert len(lines) == 1
-    assert "prefers `few_per_class` (9.00) to `real_data` (7.50)" in lines[0]
-    assert disagreements(board_frame(RECORDS, "paper"), "teacher_recall", "recall") == []
+    # IS prefers few_per_class to real_data and to acgan, and CS ranks it below both on every seed
+    assert [line.split(";")[0] for line in lines] == [
+        "- `few_per_class` over `acgan` by teacher-IS (9.00 against 5.00) and teacher-FID (10.0 against 50.0)",
+        "- `few_per_class` over `real_data` by teacher-IS (9.00 against 7.50) and teacher-FID (10.0 against 25.0)"]
+    assert "over 3 shared seeds" in lines[0]
+    noisy = [record("few_per_class", [0.40, 0.70, 0.55], 9.0, 0.05), record("acgan", [0.60, 0.45, 0.61], 5.0, 0.4)]
+    assert disagreements(board_frame(noisy, "paper")) == []  # CS differs on average, but not beyond seed noise
+    short = [record("few_per_class", [0.40, 0.42], 9.0, 0.05), record("acgan", [0.60, 0.58], 5.0, 0.4)]
+    assert disagreements(board_frame(short, "paper")) == []  # two shared seeds: not tested
+
+
+def test_fidelity_disagreement_names_a_high_cs_with_low_precision():
+    lines = disagreements(board_frame(RECORDS, "paper"), FIDELITY_CHECKS)
+    assert lines[0].startswith("- `few_per_class` over `acgan` by precision (0.500 against 0.400); CS the other way")
+    assert len(lines) == 3 and "`real_five_classes` over `acgan`" in lines[1]
+
+
+def test_worst_class_and_heatmap_show_the_missing_classes(board, tmp_path):
+    frame = board_frame(RECORDS, "paper").set_index("generator")
+    five = frame.loc["real_five_classes"]
+    assert sum(v < 0.05 for v in five.class_cs) == 5 and five.worst_class == "Sandal"
+    assert frame.loc["acgan"].worst_class == "Ankle boot" and not isinstance(frame.loc["few_per_class"].worst_class, str)
+    assert "| `real_five_classes` | 0.511 ± " in board and "| Sandal (0.01) |" in board
+    assert "| Ankle boot (0.40) |" in board
+    assert "![Per-class CS](fashion-mnist-classes.png)" in board
+    assert (tmp_path / "boards" / "fashion-mnist-classes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cas_column_and_dash_without_labels(board):
+    ranked = section(board, "### Ranked generators")
+    assert "| 0.550 (0.81) |" in ranked
+    assert "| `few_per_class` | 0.547 ± 0.045 | 0.474 | 3 | – | – | – |" in ranked
+    assert "| 0.743 (0.96) |" in section(board, "### References")
+
+
+def test_flagged_copies_are_listed_apart_and_references_stay_references(board):
+    assert "memoriser" not in section(board, "### Ranked generators")
+    copies = section(board, "### Copies the training data")
+    assert "Rule: Flagged when the teacher-space copy rate exceeds five times the held-out rate." in copies
+    assert "| `memoriser` | 0.987 | 3 | 0.970 | 0.020 | 1.500 | -4.000 | 0.485 | 0.020 | 1.500 | -4.000 |" in copies
+    assert "| 0.990 / 0.020 (flagged) |" in section(board, "### References")  # real_data is the training split
+
+
+def test_old_records_without_new_keys_render_dashes():
+    old = [record("real_data", [0.75, 0.74, 0.76], 7.5, 0.7), record("uniform_noise", [0.1, 0.1, 0.11], 1.2, 0.0)]
+    frame = board_frame(old, "paper")
+    assert frame.worst_class.isna().all() and frame.cas.isna().all() and frame.copy_rate.isna().all()
+    assert not frame.flagged.any() and set(frame.group) == {"reference"}
 
 
 def test_rendering_matches_the_golden_board_and_is_byte_stable(results, tmp_path):
     board = render(get_suite("fashion-mnist"), results, tmp_path / "boards")
     first = board.read_bytes()
     assert board.read_text() == open(GOLDEN, encoding="utf-8").read()
-    png = tmp_path / "boards" / "fashion-mnist.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    image = png.read_bytes()
+    images = {p: p.read_bytes() for p in (tmp_path / "boards").glob("*.png")}
+    assert sorted(p.name for p in images) == ["fashion-mnist-classes.png", "fashion-mnist.png"]
     render(get_suite("fashion-mnist"), results, tmp_path / "boards")
-    assert board.read_bytes() == first and png.read_bytes() == image
+    assert board.read_bytes() == first and all(p.read_bytes() == b for p, b in images.items())
     assert "- [fashion-mnist](fashion-mnist.md)" in (tmp_path / "boards" / "README.md").read_text()
 
 
@@ -80,7 +168,7 @@ def test_cli_without_records_says_how_to_get_them(tmp_path, capsys):
 
 
 def test_reference_line_takes_the_widest_record_and_names_references_that_differ():
-    one_thread = {**record("mixup", [0.74], 7.0, 0.9), "seeds": [0], "reference_scores": [0.7512]}
+    one_thread = {**record("mixup", [0.74], 7.0, 0.9), "reference_scores": [0.7512]}
     frame = board_frame([*RECORDS, one_thread], "paper")
     text = reference_lines(frame, [one_thread, *RECORDS], "paper")
     assert "reaches 0.7500 test accuracy (seeds: 0.7500, 0.7400, 0.7600)" in text
