@@ -1,49 +1,50 @@
 """Tabular leaderboards, rendered from `compress` records: every number on a board comes from a record.
 
-Intervals are 95 % t-intervals over seeds. Whether adding generated rows helps is decided per
-student size from the paired per-seed differences (same seed, same student, with and without the
-generated rows), so the verdicts follow the numbers when records change.
+Intervals and tests are `csbench.stats`'s, the policy of the image boards too: Student-t intervals over
+seeds, and the CS's paired ratio interval. Whether adding generated rows helps is decided per student size
+by the paired t-test on the per-seed differences (same seed, same student, with and without the generated
+rows), so the verdicts follow the numbers when records change.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from ..cache import atomic_write_text
 from ..errors import CsbenchError
 from ..results import read_record
+from ..stats import LEVEL, MIN_SEEDS, RATIO_METHOD, direction, ratio_interval, t_interval
 from .suites import TabularSuite, get_tabular_suite
 
 BASELINES = ("true_labels", "teacher_real")
 LABELS = {"true_labels": "true labels (no teacher)", "teacher_real": "teacher-labelled real rows (real only)"}
 
 
-def t_interval(values: Sequence[float]) -> tuple[float, float]:
-    """(mean, half-width of the 95 % t-interval); the half-width is NaN for one value."""
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return float(v.mean()), float("nan")
-    return float(v.mean()), float(student_t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+VERDICTS = {1: "helps", -1: "hurts", 0: "no clear difference"}
 
 
 def verdict(differences: Sequence[float]) -> str:
-    """"helps" / "hurts" when the t-interval of the paired differences excludes 0, else "no clear difference"."""
-    mean, half = t_interval(differences)
-    if mean - half > 0:
-        return "helps"
-    if mean + half < 0:
-        return "hurts"
-    return "no clear difference"
+    """"helps" / "hurts" when the paired t-test puts the differences above / below 0, else "no clear difference"."""
+    return VERDICTS[direction(differences)]
+
+
+def _interval(mean: float, half: float, n: int, digits: int) -> str:
+    """Mean ± half-width, or the mean alone below MIN_SEEDS seeds (no interval, as on the image boards)."""
+    return f"{mean:.{digits}f}" if n < MIN_SEEDS else f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
 def fmt(values: Sequence[float]) -> str:
-    mean, half = t_interval(values)
-    return f"{mean:.4f} ± {half:.4f}"
+    return _interval(*t_interval(values), len(values), 4)
+
+
+def cs_cell(record: dict, size: int) -> str:
+    """CS of the generated rows over the teacher-labelled real rows, with its paired ratio interval."""
+    scores = record["scores"]
+    raw, reference = scores["generated"][str(size)], scores["teacher_real"][str(size)]
+    return _interval(*ratio_interval(raw, reference), len(raw), 3)
 
 
 def gains(record: dict, size: int) -> list[float]:
@@ -97,7 +98,7 @@ def render_board(suite: TabularSuite, records: list[dict]) -> str:
         "Students: RandomForestRegressor fitted to the teacher's class probabilities "
         f"({'P(class 1)' if first['metric'] == 'auc' else 'the probability vector, argmax to predict'}); "
         f"generated rows: {first['ratio']:g} x the training rows ({first['generated_rows']:,}), labelled by the teacher.",
-        f"Test {metric} on the real test split, mean ± 95 % t-interval over seeds {first['seeds']} "
+        f"Test {metric} on the real test split, mean ± {LEVEL * 100:g} % t-interval over seeds {first['seeds']} "
         "(seed = student seed = generator seed; the teacher is fixed).",
         "",
         f"## Test {metric} per condition and student size",
@@ -115,16 +116,16 @@ def render_board(suite: TabularSuite, records: list[dict]) -> str:
     for r in records:
         lines.append(f"| {r['generator']['name']} | " + " | ".join(
             f"{fmt(gains(r, k))} {verdict(gains(r, k))}" for k in sizes) + " |")
-    lines += ["", "## Compression Score (generated rows only / teacher-labelled real rows), ± standard error", "",
+    lines += ["", f"## Compression Score (generated rows only / teacher-labelled real rows), ± {LEVEL * 100:g} %", "",
               gain_header, rule]
     for r in records:
-        lines.append(f"| {r['generator']['name']} | " + " | ".join(
-            f"{r['cs'][str(k)]['cs']:.3f} ± {r['cs'][str(k)]['stderr']:.3f}" for k in sizes) + " |")
+        lines.append(f"| {r['generator']['name']} | " + " | ".join(cs_cell(r, k) for k in sizes) + " |")
+    lines += ["", f"Raw: the generated rows only; reference: the teacher-labelled real rows (real only). {RATIO_METHOD}"]
     cells = [verdict(gains(r, k)) for r in records for k in sizes]
     flagged = sum(v != "no clear difference" for v in cells)
     lines += ["", "## Summary", "",
-              f"{flagged} of {len(cells)} cells differ from real only at 95 % (each cell tested alone; about "
-              f"{0.05 * len(cells):.1f} would by chance if nothing differed).", ""]
+              f"{flagged} of {len(cells)} cells differ from real only at {LEVEL * 100:g} % (paired t-test, each cell tested "
+              f"alone; about {(1 - LEVEL) * len(cells):.1f} would by chance if nothing differed).", ""]
     for r in records:
         by_verdict: dict[str, list[str]] = {}
         for k in sizes:
