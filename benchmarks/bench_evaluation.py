@@ -31,7 +31,7 @@ import torch
 from PIL import Image
 
 from csbench.cache import atomic_write_text, data_root
-from csbench.compression import compression_score
+from csbench.stats import ratio_interval
 from csbench.data import load_split
 from csbench.evaluate import Unit, evaluate_unit
 from csbench.features import extract, teacher_space
@@ -93,11 +93,11 @@ def time_evaluation(suite: Suite, protocol: Protocol, generator: Path, seeds: Se
     records = [evaluate_unit(Unit(generator, suite, protocol, seed, metrics=metrics and i == 0, device=device,
                                   data_root=data_root)) for i, seed in enumerate(seeds)]
     wall = time.perf_counter() - started
-    cs, stderr = compression_score([r["raw_score"] for r in records], [r["reference_score"] for r in records])
+    cs, half = ratio_interval([r["raw_score"] for r in records], [r["reference_score"] for r in records])
     return {"generator": str(generator), "protocol": protocol.to_dict(), "seeds": list(seeds),
             "per_seed_s": [r["timings_s"] for r in records], "wall_s": round(wall, 3),
             "raw_scores": [r["raw_score"] for r in records],
-            "reference_scores": [r["reference_score"] for r in records], "cs": cs, "cs_stderr": stderr,
+            "reference_scores": [r["reference_score"] for r in records], "cs": cs, "cs_half_width": half,
             "peak_rss_mib": peak_rss_mib()}
 
 
@@ -181,7 +181,7 @@ def seed_summary(seeds: list[int], raw: list[float], reference: list[float], sec
     the spread CS per seed would have against one fixed reference (the mean of the seeds' references), which
     separates the generator's seed noise from the reference student's."""
     per_seed = [100 * a / b for a, b in zip(raw, reference)]
-    cs, stderr = compression_score(raw, reference)
+    cs, half = ratio_interval(raw, reference)
     spread = len(seeds) > 1
     return {"seeds": seeds, "raw_scores": raw, "reference_scores": reference,
             "cs_points_per_seed": [round(v, 3) for v in per_seed],
@@ -190,7 +190,7 @@ def seed_summary(seeds: list[int], raw: list[float], reference: list[float], sec
             "raw_points_std": round(100 * float(np.std(raw, ddof=1)), 3) if spread else None,
             "cs_points_std_fixed_reference": (round(100 * float(np.std(raw, ddof=1) / np.mean(reference)), 3)
                                               if spread else None),
-            "cs": cs, "cs_stderr": stderr, "seconds_per_seed": seconds}
+            "cs": cs, "cs_half_width": half, "seconds_per_seed": seconds}
 
 
 def stability(suite: Suite, protocol: Protocol, generators: Sequence[Path], seeds: Sequence[int], device: str,

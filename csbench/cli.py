@@ -17,6 +17,7 @@ from .progress import console
 from .suites import SUITES, get_suite
 from .tabular.cli import add_commands as add_tabular_commands
 from .tabular.cli import print_suites as print_tabular_suites
+from .teacher import default_device
 
 stdout = Console()
 
@@ -68,15 +69,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from .evaluate import evaluate
+    from .evaluate import cs_summary, evaluate
     from .results import record_path
 
     count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
     seeds = list(range(args.seed, args.seed + count))
+    out = args.out or home() / "results"
     record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,
-                      limits=_limits(args),
-                      device=args.device, out_dir=args.out, teacher_path=args.teacher, data_root=args.data_dir,
-                      inception=args.inception, inception_weights=args.inception_weights)
+                      limits=_limits(args), device=args.device, out_dir=out, teacher_path=args.teacher,
+                      data_root=args.data_dir, inception=args.inception, inception_weights=args.inception_weights,
+                      replace=args.replace, in_process=args.in_process, preview=args.preview,
+                      announce=lambda line: console.print(line, highlight=False, soft_wrap=True))
     table = Table(title=f"{record['generator']['name']} on {record['suite']} ({record['protocol']['name']} protocol)")
     for column in ("seed", "student accuracy on samples", "on real data (reference)"):
         table.add_column(column, justify="right")
@@ -85,28 +88,33 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     stdout.print(table)
     _print_metrics(record["metrics"])
     suite = get_suite(record["suite"])
-    path = record_path(args.out, record["suite"], record["generator"]["name"], record["protocol"]["name"],
+    path = record_path(out, record["suite"], record["generator"]["name"], record["protocol"]["name"],
                        suite.default_protocol)
-    console.print(f"[bold]Compression Score {record['cs']:.4f} ± {record['cs_stderr']:.4f}[/bold] "
-                  f"(standard error over {len(record['seeds'])} seeds) in {record['timings_s']['total']:.0f} s; "
-                  f"record: {path}")
+    console.print(f"[bold]{cs_summary(record)}[/bold] in {record['timings_s']['total']:.0f} s; record: {path}",
+                  highlight=False)
+
+
+METRIC_ROWS = (("IS", "is"), ("FID", "fid"), ("KID", "kid"), ("precision", "precision"), ("recall", "recall"),
+               ("density", "density"), ("coverage", "coverage"), ("class entropy", "class_entropy"),
+               ("confidence", "mean_confidence"))
 
 
 def _print_metrics(metrics: dict) -> None:
-    """One row per feature space, named by it: teacher-FID and Inception FID are different numbers."""
-    table = Table(title="sample quality of the first seed's samples, per feature space")
-    names = ("is", "fid", "kid", "precision", "recall", "density", "coverage", "class_entropy", "mean_confidence")
-    for column in ("feature space", "N", "IS", "FID", "KID", "precision", "recall", "density", "coverage",
-                   "class entropy", "confidence"):
-        table.add_column(column, justify="right")
-    for family, values in metrics.items():
-        if "unavailable" not in values:
-            table.add_row(family, f"{values['n']} ({values['n_pairwise']})",
-                          *(f"{values[name]:.4g}" for name in names))
-    stdout.print(table)
+    """One row per metric, one column per feature space (teacher-FID and Inception FID are different numbers):
+    readable at 80 columns."""
+    spaces = {family: values for family, values in metrics.items() if "unavailable" not in values}
+    table = Table(title="sample quality of the first seed's samples")
+    table.add_column("metric")
+    for family, values in spaces.items():
+        table.add_column(f"{family} (N {values['n']:,}; {values['n_pairwise']:,})", justify="right")
+    for label, key in METRIC_ROWS:
+        table.add_row(label, *(f"{values[key]:.4g}" for values in spaces.values()))
+    if spaces:
+        stdout.print(table)
     for family, values in metrics.items():
         if "unavailable" in values:
-            console.print(f"{family} metrics unavailable: {values['unavailable']}", highlight=False, soft_wrap=True)
+            console.print(f"{family} metrics unavailable: {escape(values['unavailable'])}", highlight=False,
+                          soft_wrap=True)
 
 
 def _backend(args: argparse.Namespace):
@@ -202,8 +210,8 @@ def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--seeds", type=_positive_int, help="number of seeds (default: the protocol's, 3)")
     parser.add_argument("--samples", type=int, help="override the protocol's sample count (changes the protocol)")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/)")
+    parser.add_argument("--device", default=default_device(), choices=["cpu", "cuda"],
+                        help="default: cuda where PyTorch sees a GPU, else cpu")
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
     parser.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
     _add_sandbox_options(parser)
@@ -226,12 +234,22 @@ def build_parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("evaluate", help="compute the Compression Score of a generator file on a suite")
     ev.add_argument("file", type=Path, help="generator file (registers itself with @csbench.generator)")
     _add_evaluation_options(ev)
+    ev.add_argument("--out", type=Path, help="results folder (default: $CSBENCH_HOME/results, outside the "
+                    "repository; maintainers write board records with --out results)")
+    ev.add_argument("--replace", action="store_true", help="overwrite a record that another generator file wrote "
+                    "under the same name")
+    ev.add_argument("--in-process", action="store_true", help="import the file in this process, without the "
+                    "sandbox: for your own code only, never for files from others")
+    ev.add_argument("--preview", action="store_true", help="10,000 samples and one seed, recorded under "
+                    "'<protocol>-preview': a cheap progress signal, not comparable with board numbers")
     ev.set_defaults(run=_cmd_evaluate)
 
     sweep = commands.add_parser("evaluate-all", help="evaluate every generator file that declares the suite, "
                                 "skipping those whose record is current")
     sweep.add_argument("--generators", type=Path, default=Path("generators"), help="folder of generator files")
     _add_evaluation_options(sweep)
+    sweep.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/, the "
+                       "board's records)")
     scale = sweep.add_argument_group("backends", "run each (generator, seed) as its own unit on Ray or Slurm; "
                                      "unit records go to <out>/<suite>/seeds/")
     scale.add_argument("--backend", choices=["local", "ray", "slurm"], default="local",

@@ -16,26 +16,31 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
 from . import __version__
 from .cache import atomic_path, home, sha256_file
-from .compression import compression_score, pixel_mean, student_inputs, train_student
+from .compression import pixel_mean, student_inputs, train_student
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
 from .features import FeatureSpace, from_teacher_pass
-from .generators import SampleContext
+from .generators import SampleContext, check_labels, check_samples, load_generator_file
+from .progress import stage
 from .quality import feature_spaces, sample_quality
 from .results import as_stored, read_record, record_path, write_record
-from .sandbox import Limits, SandboxedGenerator, describe
+from .sandbox import Limits, SandboxedGenerator, describe, sample_labelled
 from .sandbox import sample as sandboxed_sample
-from .sandbox import sample_labelled
+from .stats import ratio_interval
 from .suites import Protocol, Suite, get_suite
-from .teacher import has_dropout_before_features, load_teacher, predict_features, predict_logits
-
+from .teacher import (
+    has_dropout_before_features,
+    load_teacher,
+    predict_features,
+    predict_logits,
+)
 
 RECORD_SCHEMA = 2
 """Version of the record layout: 2 adds per-class accuracies and CAS."""
@@ -62,7 +67,7 @@ def dropout_seed(protocol: Protocol, seed: int) -> int | None:
 def label_samples(teacher: torch.nn.Module, samples: torch.Tensor, device: str, timings: dict,
                   noise_seed: int | None = None) -> torch.Tensor:
     t0 = time.perf_counter()
-    logits = predict_logits(teacher, samples, device=device, dropout_seed=noise_seed)
+    logits = predict_logits(teacher, samples, device=device, dropout_seed=noise_seed, label="teacher labelling")
     timings["labelling"] += time.perf_counter() - t0
     return logits
 
@@ -73,7 +78,8 @@ def label_and_extract(teacher: torch.nn.Module, samples: torch.Tensor, device: s
     probabilities: the metrics need no second pass over the samples. Where dropout noise reaches the features
     (labelling with dropout on), the metrics make their own clean pass instead (None)."""
     t0 = time.perf_counter()
-    features, logits = predict_features(teacher, samples, device=device, dropout_seed=noise_seed)
+    features, logits = predict_features(teacher, samples, device=device, dropout_seed=noise_seed,
+                                        label="teacher labelling")
     timings["labelling"] += time.perf_counter() - t0
     if noise_seed is not None and has_dropout_before_features(teacher):
         return logits, None
@@ -170,6 +176,18 @@ def reference_scores(suite: Suite, protocol: Protocol, teacher: torch.nn.Module,
     return [reference_score(suite, protocol, teacher, train, test, s, device, cache_dir) for s in seeds]
 
 
+PREVIEW_SAMPLES = 10_000
+
+
+def preview_protocol(protocol: Protocol) -> Protocol:
+    """Fewer samples and one seed, named apart: a cheap progress signal, not comparable with board numbers."""
+    return dataclasses.replace(protocol, name=f"{protocol.name}-preview",
+                               samples=min(PREVIEW_SAMPLES, protocol.samples),
+                               seeds=protocol.seeds[:1],
+                               description=f"preview of {protocol.name}: {PREVIEW_SAMPLES:,} samples, one seed; "
+                               "not comparable with board numbers")
+
+
 @dataclass(frozen=True)
 class Unit:
     """One seed of one generator file on a suite under a protocol, with every input spelled out.
@@ -179,7 +197,7 @@ class Unit:
     `reference`: the seed's reference score where the caller already has it; otherwise it is computed or cached.
     """
 
-    generator_file: Path
+    generator_file: Path | None  # None for a generator held in memory (csbench.api)
     suite: Suite
     protocol: Protocol
     seed: int
@@ -207,51 +225,103 @@ def label_agreement(teacher_logits: torch.Tensor, labels: torch.Tensor) -> float
     return (teacher_logits.argmax(1) == labels).float().mean().item()
 
 
-def evaluate_unit(unit: Unit) -> dict:
-    """Score one seed of a generator; returns its seed record (raw and reference score, timings, provenance).
+@dataclass(frozen=True)
+class Generated:
+    """One seed's checked samples, the generator's own labels (or None), and where they came from."""
 
-    A generator that returns its own labels also gets its CAS: the same student, trained on those labels."""
-    started = time.perf_counter()
-    suite, protocol = unit.suite, unit.protocol
+    samples: torch.Tensor
+    labels: torch.Tensor | None
+    generator: dict  # name, file, sha256 (file and sha256 None for a generator held in memory)
+    sandbox: dict
+    sampling_s: float
+
+
+def draw_sandboxed(unit: Unit, train: Split) -> Generated:
+    """Describe and sample the unit's generator file in the sandbox: its code never runs in the harness."""
     protected = [*unit.protected, *([unit.data_root] if unit.data_root else [])]  # the sandbox adds the cache
     gen = describe(unit.generator_file, unit.limits, protected)
-    if not gen.supports(suite.name):
-        raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
+    if not gen.supports(unit.suite.name):
+        raise GeneratorError(f"generator {gen.name} does not declare suite {unit.suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
-    teacher = load_teacher(suite, unit.teacher_path, unit.device)
-    spaces = feature_spaces(suite, teacher, unit.inception, unit.inception_weights, unit.device) if unit.metrics else {}
-    train, test = load_split(suite.dataset, "train", unit.data_root), load_split(suite.dataset, "test", unit.data_root)
+    ctx = SampleContext(suite=unit.suite.name, shape=unit.suite.image_shape, num_classes=unit.suite.num_classes,
+                        directory=gen.path.parent, device=unit.device, train=train if gen.needs_train_data else None)
+    t0 = time.perf_counter()
+    samples, labels = sample_labelled(gen, ctx, unit.protocol.samples, unit.seed, unit.limits, protected)
+    return Generated(samples, labels, {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+                     gen.sandbox, time.perf_counter() - t0)
+
+
+def in_process_draw(sample: Callable, generator: dict,
+                    directory: Path | None = None) -> Callable[[Unit, Split], Generated]:
+    """`evaluate_unit`'s drawing step for a function in this process, with the checks the sandboxed path makes."""
+
+    def draw(unit: Unit, train: Split) -> Generated:
+        suite = unit.suite
+        ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
+                            directory=directory or Path.cwd(), device=unit.device, train=train)
+        t0 = time.perf_counter()
+        try:
+            out = sample(unit.protocol.samples, unit.seed, ctx)
+        except GeneratorError:
+            raise
+        except Exception as exc:
+            raise GeneratorError(f"generator {generator['name']} raised while sampling: {type(exc).__name__}: "
+                                 f"{exc}") from None
+        images, labels = out if isinstance(out, tuple) and len(out) == 2 else (out, None)
+        name = f"generator {generator['name']}"
+        images = check_samples(images, unit.protocol.samples, suite.image_shape, name=name)
+        labels = None if labels is None else check_labels(labels, unit.protocol.samples, suite.num_classes, name)
+        return Generated(images, labels, generator, {"in_process": True}, time.perf_counter() - t0)
+
+    return draw
+
+
+def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
+    """Score one seed of a generator; returns its seed record (raw and reference score, timings, provenance).
+
+    `draw(unit, train) -> Generated` supplies the samples: the sandboxed generator file by default, a trusted
+    in-memory generator for csbench.api. A generator that returns its own labels also gets its CAS: the same
+    student, trained on those labels."""
+    started = time.perf_counter()
+    suite, protocol = unit.suite, unit.protocol
+    with stage(f"{suite.name}: loading the teacher and the data"):
+        teacher = load_teacher(suite, unit.teacher_path, unit.device)
+        spaces = (feature_spaces(suite, teacher, unit.inception, unit.inception_weights, unit.device)
+                  if unit.metrics else {})
+        train = load_split(suite.dataset, "train", unit.data_root)
+        test = load_split(suite.dataset, "test", unit.data_root)
+    with stage(f"seed {unit.seed}: drawing {unit.protocol.samples:,} samples"):
+        drawn = draw(unit, train)
     t0 = time.perf_counter()
     reference = unit.reference
     if reference is None:
         reference = reference_score(suite, protocol, teacher, train, test, unit.seed, unit.device)
-    timings: dict = defaultdict(float, reference=time.perf_counter() - t0)
-    ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
-                        directory=gen.path.parent, device=unit.device, train=train if gen.needs_train_data else None)
-    t0 = time.perf_counter()
-    synthetic, labels = sample_labelled(gen, ctx, protocol.samples, unit.seed, unit.limits, protected)
-    timings["sampling"] += time.perf_counter() - t0
+    timings: dict = defaultdict(float, reference=time.perf_counter() - t0, sampling=drawn.sampling_s)
     extracted = {}
     noise_seed = dropout_seed(protocol, unit.seed)
     if isinstance(spaces.get("teacher"), FeatureSpace):
-        logits, extracted["teacher"] = label_and_extract(teacher, synthetic, unit.device, timings, noise_seed)
+        logits, extracted["teacher"] = label_and_extract(teacher, drawn.samples, unit.device, timings, noise_seed)
     else:
-        logits = label_samples(teacher, synthetic, unit.device, timings, noise_seed)
+        logits = label_samples(teacher, drawn.samples, unit.device, timings, noise_seed)
     mean = pixel_mean(train.images)
-    raw = student_score(suite, protocol, synthetic, logits, mean, test, unit.seed, unit.device, timings,
-                        label=f"{gen.name} seed {unit.seed}")
+    name = drawn.generator["name"]
+    raw = student_score(suite, protocol, drawn.samples, logits, mean, test, unit.seed, unit.device, timings,
+                        label=f"{name} seed {unit.seed}")
     cas = None
-    if labels is not None:
-        own = student_score(suite, protocol, synthetic, labels, mean, test, unit.seed, unit.device, timings,
-                            label=f"{gen.name} seed {unit.seed}, CAS", loss="cross-entropy")
-        cas = {"accuracy": own.accuracy, "label_agreement": label_agreement(logits, labels)}
-    metrics = (sample_quality(suite, spaces, synthetic, {"train": train, "test": test}, unit.device, timings,
-                              {k: v for k, v in extracted.items() if v is not None}) if unit.metrics else None)
+    if drawn.labels is not None:
+        own = student_score(suite, protocol, drawn.samples, drawn.labels, mean, test, unit.seed, unit.device, timings,
+                            label=f"{name} seed {unit.seed}, CAS", loss="cross-entropy")
+        cas = {"accuracy": own.accuracy, "label_agreement": label_agreement(logits, drawn.labels)}
+    metrics = None
+    if unit.metrics:
+        with stage("sample-quality metrics (IS, FID, KID, precision/recall/density/coverage)"):
+            metrics = sample_quality(suite, spaces, drawn.samples, {"train": train, "test": test}, unit.device,
+                                     timings, {k: v for k, v in extracted.items() if v is not None})
     timings["total"] = time.perf_counter() - started
     return {
         "schema": RECORD_SCHEMA,
-        "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
-        "sandbox": gen.sandbox,
+        "generator": drawn.generator,
+        "sandbox": drawn.sandbox,
         "suite": suite.name,
         "teacher": {"architecture": suite.teacher.architecture, "sha256": suite.teacher.sha256,
                     "test_accuracy": suite.teacher.test_accuracy},
@@ -286,7 +356,7 @@ def merge_seed_records(seed_records: Sequence[dict]) -> dict:
                                f"generator file, teacher or protocol (seeds {first['seed']} and {r['seed']})")
     raw = [r["raw_score"] for r in seed_records]
     reference = [r["reference_score"] for r in seed_records]
-    cs, cs_stderr = compression_score(raw, reference)
+    cs, cs_half_width = ratio_interval(raw, reference)
     timings: dict = defaultdict(float)
     for r in seed_records:
         for k, v in r["timings_s"].items():
@@ -299,7 +369,7 @@ def merge_seed_records(seed_records: Sequence[dict]) -> dict:
         "raw_scores": raw,
         "reference_scores": reference,
         "cs": cs,
-        "cs_stderr": cs_stderr,
+        "cs_half_width": cs_half_width,
         "per_class": {"raw_scores": [r["per_class"]["raw"] for r in seed_records],
                       "reference_scores": [r["per_class"]["reference"] for r in seed_records],
                       "classes": first["per_class"]["classes"]},
@@ -313,7 +383,16 @@ def merge_seed_records(seed_records: Sequence[dict]) -> dict:
     }
 
 
-def refuse_foreign_record(path: Path, gen: SandboxedGenerator) -> None:
+def cs_summary(record: dict) -> str:
+    """The CS with its interval, or the plain statement that one seed gives none."""
+    n = len(record["seeds"])
+    if n < 2:
+        return f"CS {record['cs']:.4f} (one seed: no interval; use --seeds 3 or more for one)"
+    return (f"CS {record['cs']:.4f} ± {record['cs_half_width']:.4f} (95 % paired t-interval, {n} seeds, "
+            f"{n - 1} degrees of freedom)")
+
+
+def refuse_foreign_record(path: Path, gen) -> None:
     """A record names its generator, so a file registering another file's name would silently replace its record."""
     if path.is_file():
         theirs = read_record(path).get("generator", {}).get("file")
@@ -322,16 +401,32 @@ def refuse_foreign_record(path: Path, gen: SandboxedGenerator) -> None:
                                f"the same name {gen.name!r}: rename the generator, or pass --replace to overwrite it")
 
 
+def plan(suite: Suite, protocol: Protocol, seeds: Sequence[int], device: str) -> str:
+    """What a run will train and about how long it takes here, from a quick timing of the student."""
+    from .compression import seconds_per_training
+
+    missing = [s for s in seeds if not reference_path(suite, protocol, s).is_file()]
+    minutes = seconds_per_training(suite, protocol, device) * (len(missing) + len(seeds)) / 60
+    parts = ([f"{len(missing)} reference training{'s' * (len(missing) != 1)} (cached for later runs)"]
+             if missing else []) + [f"{len(seeds)} sample training{'s' * (len(seeds) != 1)}"]
+    return (f"{suite.name}, protocol {protocol.name}, {protocol.samples:,} samples: " + " + ".join(parts)
+            + f", about {max(1, round(minutes))} min of training here; generators that return labels add "
+            f"{len(seeds)} CAS training{'s' * (len(seeds) != 1)}")
+
+
 def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str | None = None,
              seeds: Sequence[int] | None = None, samples: int | None = None, device: str = "cpu",
              out_dir: Path | str = "results", teacher_path: Path | None = None,
              data_root: Path | None = None, protocol: Protocol | None = None, suite: Suite | None = None,
              limits: Limits = Limits(), inception: bool | None = None, inception_weights: Path | None = None,
-             replace: bool = False) -> dict:
+             replace: bool = False, in_process: bool = False, preview: bool = False,
+             announce: Callable[[str], None] = lambda line: None) -> dict:
     """Score a generator file on a suite and write its record; returns the record.
 
     The first seed's samples also get the sample-quality metrics (csbench.quality) in the teacher's and,
     in Inception's feature space where `inception` asks for it (by default on a GPU) and its weights can be had.
+    `in_process` imports the file here instead of the sandbox: for one's own code only. `preview`: see
+    `preview_protocol`. `announce` gets the plan line before the work starts.
 
     A failure at any stage raises before anything is written, so an existing record survives; so does the
     record of another generator file registering the same name, unless `replace`.
@@ -340,15 +435,24 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     protocol = protocol or suite.protocol(protocol_name)
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
+    if preview:
+        protocol = preview_protocol(protocol)
     seeds = list(seeds if seeds is not None else protocol.seeds)
-    gen = describe(generator_file, limits, [Path(out_dir), *([data_root] if data_root else [])])
+    if in_process:
+        gen = load_generator_file(generator_file)
+        draw = in_process_draw(gen.sample, {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+                               gen.path.parent)
+    else:
+        gen = describe(generator_file, limits, [Path(out_dir), *([data_root] if data_root else [])])
+        draw = draw_sandboxed
     path = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
     if not replace:
         refuse_foreign_record(path, gen)
+    announce(plan(suite, protocol, seeds, device))
     units = [Unit(Path(generator_file), suite, protocol, seed, metrics=i == 0, device=device,
                   teacher_path=teacher_path, data_root=data_root, limits=limits, inception=inception,
                   inception_weights=inception_weights, protected=(Path(out_dir),))
              for i, seed in enumerate(seeds)]
-    record = merge_seed_records([evaluate_unit(u) for u in units])
+    record = merge_seed_records([evaluate_unit(u, draw) for u in units])
     write_record(path, record)
     return record

@@ -119,3 +119,17 @@ def check_samples(samples: Any, n: int, shape: tuple[int, ...], name: str = "gen
             raise GeneratorError(f"{name} returned values in [{lo:.3g}, {hi:.3g}], "
                                  f"expected [{value_range[0]:g}, {value_range[1]:g}]")
     return samples.contiguous()
+
+
+def check_labels(labels: Any, n: int, num_classes: int, name: str = "generator") -> torch.Tensor:
+    """A generator's own labels as int64 class indices, or raise naming what is wrong with them."""
+    if isinstance(labels, np.ndarray):
+        labels = torch.from_numpy(labels)
+    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.is_complex() \
+            or labels.dtype == torch.bool or tuple(labels.shape) != (n,):
+        shape = tuple(labels.shape) if hasattr(labels, "shape") else type(labels).__name__
+        raise GeneratorError(f"{name} returned labels {shape}, expected {n} integer class indices")
+    labels = labels.detach().to("cpu", torch.int64)
+    if n and (labels.min().item() < 0 or labels.max().item() >= num_classes):
+        raise GeneratorError(f"{name} returned labels outside [0, {num_classes})")
+    return labels

@@ -20,10 +20,17 @@ from . import __version__
 from .backends import Failed, RayBackend, SlurmBackend
 from .cache import sha256_file
 from .errors import CsbenchError
-from .evaluate import Unit, evaluate, evaluate_unit, merge_seed_records, unit_reference
+from .evaluate import (
+    Unit,
+    cs_summary,
+    evaluate,
+    evaluate_unit,
+    merge_seed_records,
+    unit_reference,
+)
 from .progress import progress_bar
 from .results import as_stored, read_record, record_path, seed_record_path, write_record
-from .sandbox import Limits, SandboxedGenerator, describe
+from .sandbox import Limits, SandboxedGenerator, clean, describe
 from .suites import Protocol, Suite, get_suite
 
 
@@ -38,6 +45,14 @@ def generator_files(directory: Path | str) -> list[Path]:
     """Every generator file below `directory`; files and folders starting with "_" are helpers, not generators."""
     root = Path(directory)
     return sorted(p for p in root.rglob("*.py") if not any(part.startswith("_") for part in p.relative_to(root).parts))
+
+
+def failure(exc: Exception) -> CsbenchError:
+    """Any exception from one generator's unit as a one-line error: csbench's own as they are, others (a bug one
+    input revealed) named by type, so that one file cannot stop a sweep or print a traceback."""
+    if isinstance(exc, CsbenchError):
+        return exc
+    return CsbenchError(clean(f"unexpected {type(exc).__name__}: {exc}", 500))
 
 
 def _same_inputs(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol) -> bool:
@@ -72,12 +87,12 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
     seeds = list(seeds if seeds is not None else protocol.seeds)
-    described: dict[Path, SandboxedGenerator | CsbenchError] = {}
+    described: dict[Path, SandboxedGenerator | Exception] = {}
     for path in generator_files(generator_dir):
         try:
             described[path] = describe(path, evaluate_kwargs.get("limits", Limits()), [out_dir])
-        except CsbenchError as exc:
-            described[path] = exc
+        except Exception as exc:  # one bad file is one failed line; the sweep goes on with the rest
+            described[path] = failure(exc)
     files_by_name = defaultdict(list)  # a name names a record: two files with one name would overwrite each other
     for path, gen in described.items():
         if isinstance(gen, SandboxedGenerator):
@@ -85,7 +100,7 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     outcomes, remote = [], []
     for path, gen in described.items():
         try:
-            if isinstance(gen, CsbenchError):
+            if isinstance(gen, Exception):
                 outcome = Outcome(path, "failed", str(gen))
             elif len(files_by_name[gen.name]) > 1:
                 outcome = Outcome(path, "failed", f"generator name {gen.name!r} is registered by "
@@ -103,9 +118,9 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
                 else:
                     record = evaluate(path, suite.name, protocol=protocol, seeds=seeds, out_dir=out_dir, suite=suite,
                                       **evaluate_kwargs)
-                    outcome = Outcome(path, "evaluated", f"CS {record['cs']:.4f} ± {record['cs_stderr']:.4f}")
-        except CsbenchError as exc:
-            outcome = Outcome(path, "failed", str(exc))
+                    outcome = Outcome(path, "evaluated", cs_summary(record))
+        except Exception as exc:
+            outcome = Outcome(path, "failed", str(failure(exc)))
         on_outcome(outcome)
         outcomes.append(outcome)
     if remote:
@@ -143,7 +158,7 @@ def run_units(backend: RayBackend | SlurmBackend, generators: Sequence[tuple[Pat
             return Outcome(path, "failed", failures[path][0])
         record = merge_seed_records([done[path][seed] for seed in seeds])
         write_record(record_path(out_dir, suite.name, gens[path].name, protocol.name, suite.default_protocol), record)
-        return Outcome(path, "evaluated", f"CS {record['cs']:.4f} ± {record['cs_stderr']:.4f}")
+        return Outcome(path, "evaluated", cs_summary(record))
 
     need = sorted({u.seed for u in todo})
     with progress_bar() as bar:

@@ -101,27 +101,36 @@ def has_dropout_before_features(model: nn.Module) -> bool:
 
 
 def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = INFERENCE_BATCH,
-                   device: str = "cpu", dropout_seed: int | None = None) -> torch.Tensor:
-    with inference(model, dropout_seed):
-        return torch.cat([model(images[i : i + batch_size].to(device)).float().cpu()
-                          for i in range(0, len(images), batch_size)])
+                   device: str = "cpu", dropout_seed: int | None = None, label: str | None = None) -> torch.Tensor:
+    """`label`: show a progress bar under that name."""
+    return predict_features(model, images, batch_size, device, dropout_seed, label, features=False)[1]
 
 
 def predict_features(model: nn.Module, images: torch.Tensor, batch_size: int = INFERENCE_BATCH,
-                     device: str = "cpu", dropout_seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                     device: str = "cpu", dropout_seed: int | None = None, label: str | None = None,
+                     features: bool = True) -> tuple[torch.Tensor | None, torch.Tensor]:
     """Penultimate features and logits from one forward pass: a FeatureClassifier's forward is
-    `classifier(features(x))`, so the logits equal `predict_logits`'s bit for bit at the same batch size."""
-    features, logits = [], []
-    with inference(model, dropout_seed):
+    `classifier(features(x))`, so the logits equal `predict_logits`'s bit for bit at the same batch size.
+    `features=False` keeps only the logits (None in their place)."""
+    kept, logits = [], []
+    with inference(model, dropout_seed), progress_bar() as bar:
+        task = bar.add_task(label or "", total=len(images), visible=label is not None)
         for i in range(0, len(images), batch_size):
             f = model.features(images[i : i + batch_size].to(device))
             logits.append(model.classifier(f).float().cpu())
-            features.append(f.float().cpu())
-    return torch.cat(features), torch.cat(logits)
+            if features:
+                kept.append(f.float().cpu())
+            bar.advance(task, len(f))
+    return (torch.cat(kept) if features else None), torch.cat(logits)
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return (logits.argmax(1) == labels).float().mean().item()
+
+
+def default_device() -> str:
+    """CUDA where PyTorch sees a GPU, else the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def require_device(device: str) -> None:

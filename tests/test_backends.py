@@ -68,7 +68,7 @@ def assert_same_scores(out, suite, local_records, names=NAMES):
         assert record["seeds"] == SEEDS
         assert record["raw_scores"] == local["raw_scores"]
         assert record["reference_scores"] == local["reference_scores"]
-        assert (record["cs"], record["cs_stderr"]) == (local["cs"], local["cs_stderr"])
+        assert (record["cs"], record["cs_half_width"]) == (local["cs"], local["cs_half_width"])
         assert record["metrics"] == local["metrics"]
     assert sorted(p.name for p in (out / suite.name / "seeds").iterdir()) == [
         f"{name}--seed{seed}.json" for name in names for seed in SEEDS]
@@ -151,6 +151,7 @@ def seed_record(seed, raw, reference, **extra):
     return {"generator": {"name": "g", "file": "g.py", "sha256": "ab"}, "sandbox": {"landlock": True}, "suite": "s",
             "teacher": {"sha256": "cd"}, "student": "st", "protocol": {"name": "p"}, "seed": seed, "raw_score": raw,
             "reference_score": reference, "metrics": {"teacher": {"is": 2.0}} if seed == 4 else None,
+            "per_class": {"raw": [raw], "reference": [reference], "classes": ["c"]}, "cas": None,
             "timings_s": {"sampling": 1.25, "total": 2.5}, "peak_memory_mib": 100 + seed,
             "csbench_version": "0", "torch_version": "2", "device": "cpu", "date": f"2026-01-0{seed}T00:00:00Z",
             **extra}
@@ -162,7 +163,8 @@ def test_merge_takes_scores_in_seed_order_and_metrics_of_the_first_seed():
     record = merge_seed_records([seed_record(4, 0.6, 0.8), seed_record(2, 0.4, 0.8)])
     assert record["seeds"] == [4, 2] and record["raw_scores"] == [0.6, 0.4] and record["reference_scores"] == [0.8, 0.8]
     assert record["cs"] == pytest.approx(0.625)
-    assert record["cs_stderr"] == pytest.approx(0.625 * 0.1 / 0.5)  # std 0.1414 / sqrt 2 over the mean 0.5
+    # paired residuals 0.6 - 0.5 and 0.4 - 0.5: sd 0.1414, SE 0.1414 / (sqrt 2 * 0.8), t(0.975, 1) = 12.706
+    assert record["cs_half_width"] == pytest.approx(12.7062 * 0.1 / 0.8, rel=1e-4)
     assert record["metrics"] == {"teacher": {"is": 2.0}}
     assert record["timings_s"] == {"sampling": 2.5, "total": 5.0} and record["peak_memory_mib"] == 104
     assert record["date"] == "2026-01-04T00:00:00Z"

@@ -7,8 +7,7 @@ import dataclasses
 
 import numpy as np
 
-from csbench.compression import (batch_order, compression_score, distillation_loss, pixel_mean, student_inputs,
-                                 train_student)
+from csbench.compression import batch_order, distillation_loss, pixel_mean, student_inputs, train_student
 from csbench.models import build_model
 from csbench.suites import get_suite
 
@@ -124,15 +123,6 @@ def test_paper_protocol_visits_samples_in_order_and_drops_the_last_partial_batch
     assert len(first) == 2 * 5 and sorted(torch.cat(first[:5]).tolist()) == list(range(600))
     assert first[0].tolist() != list(range(128))
     assert all(torch.equal(a, b) for a, b in zip(first, batch_order(600, graded, seed=0)))
-
-
-def test_compression_score_is_the_ratio_of_means_with_its_standard_error():
-    cs, se = compression_score([0.6, 0.7, 0.8], [0.7, 0.8, 0.9])
-    assert cs == pytest.approx(0.875)
-    assert se == pytest.approx(0.875 * math.sqrt((0.1 / math.sqrt(3) / 0.7) ** 2 + (0.1 / math.sqrt(3) / 0.8) ** 2))
-    cs, se = compression_score([0.8, 0.8], [0.8, 0.8])
-    assert (cs, se) == (1.0, 0.0)
-    assert math.isnan(compression_score([0.8], [0.8])[1])
 
 
 def test_teacher_dropout_while_labelling_is_seeded_and_leaves_batch_norm_alone():

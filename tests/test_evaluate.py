@@ -82,3 +82,56 @@ def test_teacher_loads_and_predicts(tiny_suite, tiny_data):
 
 def test_tiny_teacher_learned_the_fixture(tiny_suite):
     assert tiny_suite.teacher.test_accuracy > 0.9
+
+
+def test_in_process_api_gives_the_sandboxed_numbers_for_the_same_samples(tiny_suite, tiny_data, tmp_path):
+    """Same file, same seed: sandboxed, `--in-process` and `csbench.api.score` agree on every score."""
+    import csbench.api
+    from csbench.generators import load_generator_file
+
+    sandboxed = run(tiny_suite, tiny_data, tmp_path, "real_five_classes", seeds=[0])
+    in_process = run(tiny_suite, tiny_data, tmp_path / "in-process", "real_five_classes", seeds=[0], in_process=True)
+    gen = load_generator_file(GENERATORS / "real_five_classes.py")
+    api = csbench.api.score(gen.sample, suite="fashion-mnist", protocol="tiny", seeds=[0], device="cpu",
+                            data_root=tiny_data, suite_record=tiny_suite)
+    for record in (in_process, api):
+        assert record["raw_scores"] == sandboxed["raw_scores"]
+        assert record["reference_scores"] == sandboxed["reference_scores"]
+        assert record["cas"] == sandboxed["cas"] and record["per_class"] == sandboxed["per_class"]
+        assert record["metrics"]["teacher"]["fid"] == sandboxed["metrics"]["teacher"]["fid"]
+    assert in_process["sandbox"] == {"in_process": True} and sandboxed["sandbox"].get("in_process") is None
+
+
+def test_records_carry_per_class_scores_and_cas_for_labelled_generators(tiny_suite, tiny_data, tmp_path):
+    five = run(tiny_suite, tiny_data, tmp_path, "real_five_classes", seeds=[0])
+    raw, ref = five["per_class"]["raw_scores"][0], five["per_class"]["reference_scores"][0]
+    assert len(raw) == 10 and five["per_class"]["classes"][0] == "T-shirt/top"
+    assert max(raw[5:]) < 0.05 < min(ref[5:])  # the classes it never draws are the ones its student misses
+    assert five["cas"]["label_agreement"][0] > 0.5 and 0 < five["cas"]["scores"][0] < 0.6
+    noise = run(tiny_suite, tiny_data, tmp_path, "uniform_noise", seeds=[0])
+    assert noise["cas"] is None
+
+
+def test_module_sampler_scores_a_network_held_in_memory(tiny_suite, tiny_data):
+    import torch
+    from torch import nn
+
+    import csbench.api
+
+    class Conditional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(10, 784)
+
+        def forward(self, z, labels):
+            return torch.tanh(self.embed(labels) + 0.1 * z.repeat(1, 49)).view(-1, 1, 28, 28)
+
+    sample = csbench.api.module_sampler(Conditional(), latent_dim=16, num_classes=10)
+    images, labels = sample(50, 0, None)
+    assert images.shape == (50, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+    assert torch.equal(images, sample(50, 0, None)[0]) and not torch.equal(images, sample(50, 1, None)[0])
+    record = csbench.api.score(sample, suite="fashion-mnist", protocol="tiny", seeds=[0], device="cpu",
+                               data_root=tiny_data, metrics=False, suite_record=tiny_suite)
+    assert record["cas"] is not None and record["generator"]["name"] == "in-memory"
+    preview = csbench.api.preview_protocol(tiny_suite.protocol())
+    assert preview.name == "tiny-preview" and preview.seeds == (0,)

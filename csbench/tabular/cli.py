@@ -89,7 +89,7 @@ def _print_record(record: dict) -> None:
         s, cs = record["scores"], record["cs"][str(k)]
         table.add_row(str(k), fmt(s["teacher_real"][str(k)]), fmt(s["real_plus_generated"][str(k)]),
                       fmt(gains(record, k)), verdict(gains(record, k)), fmt(s["generated"][str(k)]),
-                      f"{cs['cs']:.3f} ± {cs['stderr']:.3f}")
+                      f"{cs['cs']:.3f} ± {cs['half_width']:.3f}")
     stdout.print(table)
     saved = f"; students: {Path(record['students_saved'][0]).parent}" if record["students_saved"] else ""
     console.print(f"record: {record['suite']}/{name}.json{saved} ({record['timings_s']['total']:.0f} s)",

@@ -21,7 +21,7 @@ import sklearn
 
 from .. import __version__
 from ..cache import atomic_path, sha256_file
-from ..compression import compression_score
+from ..stats import ratio_interval
 from ..errors import CsbenchError, GeneratorError
 from ..generators import SampleContext
 from ..progress import progress_bar
@@ -139,7 +139,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
                     saved = save_students(forest, suite.student_sizes, Path(students_dir) / gen.name, seed)
                 bar.advance(task)
             timings["students"] += time.perf_counter() - t2
-    cs = {k: compression_score(scores["generated"][k], scores["teacher_real"][k]) for k in suite.student_sizes}
+    cs = {k: ratio_interval(scores["generated"][k], scores["teacher_real"][k]) for k in suite.student_sizes}
     timings["total"] = time.perf_counter() - started
     record = {
         "kind": "tabular-compress",
@@ -155,7 +155,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
         "generated_rows": n_generated,
         "seeds": seeds,
         "scores": {c: {str(k): v for k, v in per.items()} for c, per in scores.items()},
-        "cs": {str(k): {"cs": v[0], "stderr": v[1]} for k, v in cs.items()},
+        "cs": {str(k): {"cs": v[0], "half_width": v[1]} for k, v in cs.items()},
         "students_saved": [str(Path(students_dir) / gen.name / s) for s in saved],
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "csbench_version": __version__,

@@ -1,0 +1,76 @@
+"""Score a generator held in memory, for instance from a GAN's training loop: trusted code, no sandbox.
+
+The samples go through exactly the protocol, record and numbers of `csbench evaluate`; only the drawing differs:
+the sampling function runs in this process, so use it for your own code only. Generator files from others
+go through the sandboxed command line (`csbench evaluate FILE`).
+
+    import csbench.api
+
+    for epoch in range(epochs):
+        train_one_epoch(G)
+        record = csbench.api.score(csbench.api.module_sampler(G, latent_dim=100), suite="fashion-mnist",
+                                   preview=True)
+        print(epoch, record["cs"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .evaluate import Unit, evaluate_unit, in_process_draw, merge_seed_records, preview_protocol
+from .generators import SampleContext
+from .suites import Suite, get_suite
+from .teacher import default_device
+
+SampleFunction = Callable[[int, int, SampleContext], Any]
+
+
+def module_sampler(module: nn.Module, latent_dim: int, *, output_range: tuple[float, float] = (-1.0, 1.0),
+                   num_classes: int | None = None, batch_size: int = 500) -> SampleFunction:
+    """A sampling function for a generator network: z ~ N(0, 1) of `latent_dim` seeded by the seed, outputs mapped
+    from `output_range` (tanh: (-1, 1)) to [0, 1]. With `num_classes`, classes are drawn uniformly, passed as
+    `module(z, labels)` and returned as the labels, so the record also gets CAS."""
+    lo, hi = output_range
+
+    @torch.no_grad()
+    def sample(n: int, seed: int, ctx: SampleContext):
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, latent_dim, generator=gen)
+        labels = torch.randint(num_classes, (n,), generator=gen) if num_classes else None
+        was_training = module.training
+        module.eval()
+        device = next(module.parameters()).device
+        try:
+            parts = [module(z[i : i + batch_size].to(device), *([labels[i : i + batch_size].to(device)]
+                                                                if labels is not None else [])).float().cpu()
+                     for i in range(0, n, batch_size)]
+        finally:
+            module.train(was_training)
+        images = ((torch.cat(parts) - lo) / (hi - lo)).clamp_(0, 1)
+        return images if labels is None else (images, labels)
+
+    return sample
+
+
+def score(sample: SampleFunction, suite: str = "fashion-mnist", *, name: str = "in-memory",
+          protocol: str | None = None, seeds: list[int] | None = None, samples: int | None = None,
+          device: str | None = None, metrics: bool = True, preview: bool = False,
+          generator: dict | None = None, suite_record: Suite | None = None, **unit_options) -> dict:
+    """The record `csbench evaluate` would write for these samples (not written: save it if you want it).
+
+    `preview`: `preview_protocol`'s cheaper setting. `unit_options` are `Unit`'s (teacher_path, data_root,
+    inception, ...); `suite_record` a Suite not in the registry (tests, suites in development)."""
+    chosen = suite_record or get_suite(suite)
+    proto = chosen.protocol(protocol)
+    if samples is not None:
+        proto = dataclasses.replace(proto, samples=samples)
+    if preview:
+        proto = preview_protocol(proto)
+    draw = in_process_draw(sample, generator or {"name": name, "file": None, "sha256": None})
+    units = [Unit(None, chosen, proto, seed, metrics=metrics and i == 0, device=device or default_device(),
+                  **unit_options) for i, seed in enumerate(seeds if seeds is not None else proto.seeds)]
+    return merge_seed_records([evaluate_unit(u, draw) for u in units])
