@@ -9,7 +9,6 @@ after its worker died is written once. Ray and submitit are optional extras, imp
 from __future__ import annotations
 
 import importlib
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -97,6 +96,7 @@ class SlurmBackend:
 
     def map(self, fn: Callable, items: Sequence) -> Iterator[tuple[int, object]]:
         submitit = require("submitit", "slurm")
+        import submitit.helpers
         from submitit.core.utils import FailedJobError, UncompletedJobError
 
         try:
@@ -109,15 +109,13 @@ class SlurmBackend:
             **({"mem_gb": self.resources.memory_gib} if self.resources.memory_gib else {}),
             **({"slurm_partition": self.partition} if self.partition else {}))
         threads = self.resources.cpus
-        jobs = executor.map_array(call, [fn] * len(items), list(items), [threads] * len(items))
-        pending = dict(enumerate(jobs))
-        attempts = dict.fromkeys(pending, 0)
+        pending = executor.map_array(call, [fn] * len(items), list(items), [threads] * len(items))
+        index_of = {id(job): i for i, job in enumerate(pending)}
+        attempts = dict.fromkeys(range(len(items)), 0)
         while pending:
-            finished = [i for i, job in pending.items() if job.done()]
-            if not finished:
-                time.sleep(self.poll_s)
-            for index in finished:
-                job = pending.pop(index)
+            resubmitted = []
+            for job in submitit.helpers.as_completed(pending, poll_frequency=self.poll_s):
+                index = index_of[id(job)]
                 try:
                     value = job.result()
                 except FailedJobError:
@@ -125,8 +123,11 @@ class SlurmBackend:
                 except UncompletedJobError as exc:
                     if attempts[index] < self.max_retries:
                         attempts[index] += 1
-                        pending[index] = executor.submit(call, fn, items[index], threads)
+                        retry = executor.submit(call, fn, items[index], threads)
+                        index_of[id(retry)] = index
+                        resubmitted.append(retry)
                         continue
                     value = Failed(f"its Slurm job ended without a result {self.max_retries + 1} times: "
                                    f"{' '.join(str(exc).split())[:200]}")
                 yield index, value
+            pending = resubmitted
