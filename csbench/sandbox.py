@@ -1,26 +1,39 @@
 """Run a generator file in a locked-down child process: the harness never imports code from a pull request.
 
-The child (csbench/sandbox_worker.py) gets a scrubbed environment, a temporary home, a wall-clock timeout, memory
-and file-size limits, and only what it needs: its own folder, the seed, the count, the suite's sample shape and
-number of classes, and the training split only if the generator declares `needs_train_data`. Where Linux offers
-them it also enters a new user and network namespace (no network) and restricts itself with Landlock (files
-outside its grants, the test split and the results among them, cannot be opened; no TCP). It reports which of
-these it really applied; that report goes into the result record. Samples come back as a .npy file, loaded
-without pickle and checked against the contract before use.
+Where bubblewrap works, the child (csbench/sandbox_worker.py) runs in new user, mount, PID, IPC, network, UTS and
+cgroup namespaces and sees only what it needs, read-only: the Python installation, the csbench package, its own
+folder and, if it declares `needs_train_data`, the training split; plus a size-limited private scratch folder. No
+host socket, /tmp or $HOME exists for it, and every process it starts ends with it. Where bubblewrap is missing or
+cannot create namespaces, the present fallback applies: the worker enters what namespaces it can and restricts
+itself with Landlock. In both, the worker sets resource limits and a seccomp filter (no sockets, keyrings, System
+V IPC, memfd, io_uring, mounts), then reports which locks it really applied; that report goes into the record.
+
+The harness trusts nothing the child controls: results come back on pipes and a file the harness opened, every
+read is bounded by what the request implies, the samples' .npy header is checked before any data is read, every
+wait has a deadline, and it measures time, memory and the number of tasks itself. Child text is cleaned of
+control characters and markup before it reaches an error message.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
 import os
 import re
+import selectors
 import shutil
 import signal
+import site
+import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
-from dataclasses import dataclass
+import time
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -42,15 +55,35 @@ SYSTEM_READ = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/e
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
               "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
-LOG_MIB = 64  # room for the child's own output beyond the samples file
+NAMESPACES = ("user", "net", "pid", "ipc", "mnt")
+INSIDE = Path("/csbench")  # under bubblewrap: the request, the package and the training split, read-only
+SCRATCH = Path("/scratch")  # under bubblewrap: the child's only writable folder, a size-limited tmpfs
+SHM_MIB = 64  # /dev/shm under bubblewrap, a tmpfs of its own
+MESSAGE_BYTES = 1 << 16  # the most the harness reads of the child's report or result
+LOG_BYTES = 4096  # the end of the child's output kept for an error message
+NPY_HEADER_BYTES = 4096
+POLL_S = 0.1  # how often the harness measures the child's processes
+DRAIN_S = 1.0  # how long the harness waits, after the child ends, for its pipes to close
+
+
+def _import_timeout_default() -> float:
+    try:
+        return float(os.environ.get("CSBENCH_IMPORT_TIMEOUT", "120"))
+    except ValueError:
+        raise GeneratorError("CSBENCH_IMPORT_TIMEOUT must be a number of seconds") from None
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per child process. The memory limit is on data (heap) memory, not address space; see sandbox_worker."""
+    """Per child process. `memory_mib` limits each process's data (heap) memory and all its processes' anonymous
+    and shared memory together; `import_timeout_s` (default $CSBENCH_IMPORT_TIMEOUT or 120) bounds importing the
+    file; `tasks` caps processes and threads; `scratch_mib` sizes its writable folder (under bubblewrap)."""
 
     timeout_s: float = 3600.0
     memory_mib: int = 8192
+    import_timeout_s: float = field(default_factory=_import_timeout_default)
+    tasks: int = 1024
+    scratch_mib: int = 1024
 
 
 @dataclass(frozen=True)
@@ -63,41 +96,152 @@ class SandboxedGenerator:
     description: str
     path: Path
     sandbox: dict
+    import_s: float | None = None  # the harness's wall clock for the describing child: start to exit
 
     supports = Generator.supports
 
 
 @dataclass(frozen=True)
 class ChildResult:
+    """What came back, with the harness's own measurements: wall clock from start to the end of every process,
+    from start to the child's "imported" marker, from that marker to its result; peak anonymous and shared memory
+    of all the child's processes together."""
+
     meta: dict
     samples: np.ndarray | None
     sandbox: dict
     sampling_s: float | None
-    peak_mib: float  # peak resident memory, as the child reports it
+    peak_mib: float
+    wall_s: float = 0.0
+    import_s: float | None = None
     labels: np.ndarray | None = None  # the generator's own class labels, where it returns them
 
 
+MARKUP_TAG = re.compile(r"\[([A-Za-z#/@\\][^\[\]]*)\]")
+MARKUP_OPEN = re.compile(r"\[(?=[A-Za-z#/@\\])")
+
+
+def clean(text: object, limit: int = 300) -> str:
+    """Child text made safe to print: no control or format characters (escape sequences, bidi overrides), no
+    markup (a bracket that could open a rich tag becomes a parenthesis), one line of bounded length."""
+    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(text)[:4 * limit])
+    kept = " ".join(MARKUP_OPEN.sub("(", MARKUP_TAG.sub(r"(\1)", kept)).split())
+    return kept if len(kept) <= limit else kept[: limit - 3] + "..."
+
+
 def readable(grants: Iterable[Path | str], protected: Iterable[Path | str]) -> list[str]:
-    """The existing `grants`, with every folder that holds a protected path replaced by its other entries."""
+    """The existing `grants`, with every folder that holds a protected path replaced by its other entries. An
+    entry that is a symbolic link out of its grant is left out: granting it would grant its target."""
     protected = [Path(p).resolve() for p in protected]
     out: list[str] = []
 
-    def add(path: Path) -> None:
-        if not path.exists() or any(path.is_relative_to(p) for p in protected):
+    def add(path: Path, within: Path) -> None:
+        real = path.resolve()
+        if not real.exists() or not real.is_relative_to(within) or any(real.is_relative_to(p) for p in protected):
             return
-        if path.is_dir() and any(p.is_relative_to(path) for p in protected):
-            for entry in sorted(path.iterdir()):
-                add(entry)
-        elif str(path) not in out:
-            out.append(str(path))
+        if real.is_dir() and any(p.is_relative_to(real) for p in protected):
+            for entry in sorted(real.iterdir()):
+                add(entry, within)
+        elif str(real) not in out:
+            out.append(str(real))
 
     for grant in grants:
-        add(Path(grant).resolve())
+        add(Path(grant), Path(grant).resolve())
     return out
 
 
-def _python_paths() -> list[Path]:
-    return [Path(p) for p in sys.path if p and Path(p).is_absolute()]
+def _too_wide(folder: Path) -> str | None:
+    """Why granting `folder` would grant more than a generator's own files, if it would."""
+    if folder == Path(folder.anchor) or folder == Path.home().resolve():
+        return "is the file system's root or the home folder"
+    if (folder / ".git").exists():
+        return "holds .git (a repository's root)"
+    if PACKAGE_DIR.is_relative_to(folder):
+        return "holds the csbench package"
+    return None
+
+
+def installation() -> list[Path]:
+    """The Python installation the child needs, from the resolved interpreter and its configuration: the
+    interpreter, the standard library, the site-packages folders and, for a virtual environment, its pyvenv.cfg.
+    Never the working directory, $HOME or PYTHONPATH, which `sys.path` may hold."""
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+    paths = [Path(sys.executable), Path(sys.executable).resolve(), Path(sys.prefix) / "pyvenv.cfg",
+             *(Path(sysconfig.get_path(name, vars=base)) for name in ("stdlib", "platstdlib")),
+             Path(sysconfig.get_config_var("LIBDIR") or sys.base_prefix), *map(Path, site.getsitepackages())]
+    out = []
+    for path in paths:
+        if path.exists() and path.is_absolute() and (path.is_file() or not _too_wide(path.resolve())):
+            out.append(path if path == Path(sys.executable) else path.resolve())
+    return list(dict.fromkeys(out))
+
+
+def generator_folder(file: Path | str) -> Path:
+    """The resolved folder of a generator file, the one folder of it the sandbox grants. The file must be a
+    regular file, not a symbolic link (a link would grant the folder it points into), in a folder that is not a
+    repository's root."""
+    path = Path(file)
+    name = clean(path.name, 100)
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        raise GeneratorError(f"generator file {name} does not exist") from None
+    if stat.S_ISLNK(mode):
+        raise GeneratorError(f"generator file {name} is a symbolic link; the sandbox runs only regular files")
+    if not stat.S_ISREG(mode):
+        raise GeneratorError(f"generator file {name} is not a regular file")
+    folder = path.parent.resolve()
+    if problem := _too_wide(folder):
+        raise GeneratorError(f"generator file {name} is in a folder that {problem}; the sandbox grants a "
+                             "generator its folder, so put it in a folder of its own (under generators/)")
+    return folder
+
+
+@functools.cache
+def bubblewrap() -> str | None:
+    """The bwrap executable, if it is installed and can create every namespace here (it cannot where, for
+    example, AppArmor forbids unprivileged user namespaces); None means the fallback applies."""
+    exe = shutil.which("bwrap")
+    if not exe or not sys.platform.startswith("linux"):
+        return None
+    command = [exe, *_bwrap_args(installation(), [], 1, []), sys.executable, "-I", "-c", ""]
+    try:
+        ok = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return exe if ok else None
+
+
+def _bwrap_args(read: Sequence[Path | str], binds: Sequence[tuple[str, str]], scratch_mib: int,
+                devices: Sequence[str]) -> list[str]:
+    """bubblewrap's options: new namespaces, and a root holding only `read` (at their own paths), `binds`
+    (source, destination inside), `devices`, a fresh /proc and /dev and a size-limited scratch folder."""
+    args = ["--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+            "--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for path in ("/etc/ld.so.cache", "/etc/localtime", "/sys/devices/system"):
+        args += ["--ro-bind-try", path, path]
+    if devices:
+        args += ["--ro-bind", "/sys", "/sys"]  # the CUDA driver reads the PCI topology
+    for path in sorted(map(str, read)):  # a folder before what lies in it
+        if not path.startswith("/usr/"):
+            args += ["--ro-bind", path, path]
+    for source, destination in binds:
+        args += ["--ro-bind", source, destination]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for device in devices:
+        args += ["--dev-bind", device, device]
+    args += ["--size", str(SHM_MIB << 20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+             "--size", str(scratch_mib << 20), "--tmpfs", str(SCRATCH), "--dir", str(SCRATCH / "home"),
+             "--dir", str(SCRATCH / "tmp")]
+    if not any(Path(path).is_relative_to("/tmp") for path in [*map(str, read), *(d for _, d in binds)]):
+        args += ["--symlink", str(SCRATCH / "tmp"), "/tmp"]  # else /tmp holds a bound folder, read-only
+    return args + ["--remount-ro", "/", "--chdir", str(SCRATCH), "--"]
 
 
 def _write_train(train, path: Path) -> None:
@@ -109,112 +253,359 @@ def _write_train(train, path: Path) -> None:
         np.savez(path, images=train.images.numpy(), labels=train.labels.numpy())
 
 
-def _child_env(tmp: Path) -> dict:
-    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-    env.update(HOME=str(tmp / "home"), TMPDIR=str(tmp / "tmp"))
-    return env
-
-
-def _wait(proc: subprocess.Popen, timeout_s: float) -> int | None:
-    """The exit status, None on timeout; in every case, Ctrl-C included, the whole process group is killed."""
-    try:
-        return proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return None
-    finally:
+def _namespace_ids() -> dict[str, int]:
+    ids = {}
+    for name in NAMESPACES:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+            ids[name] = os.stat(f"/proc/self/ns/{name}").st_ino
+        except OSError:
             pass
-        proc.wait()
+    return ids
 
 
-def one_line(message: object, limit: int = 500) -> str:
-    """A child's message as one line of bounded length: it cannot forge extra lines in the harness's output."""
-    text = " ".join(str(message).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+class _Channel:
+    """One pipe from the child, read without blocking: its first `limit` bytes (or last, with `tail`), and when
+    its first byte came."""
+
+    def __init__(self, fd: int, limit: int, tail: bool = False):
+        self.fd, self.limit, self.tail = fd, limit, tail
+        self.data, self.first_at, self.open, self.overflow = b"", None, True, False
+
+    def read(self) -> None:
+        try:
+            chunk = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.open = False
+            return
+        self.first_at = self.first_at or time.monotonic()
+        self.data = (self.data + chunk)[-self.limit:] if self.tail else self.data + chunk
+        if not self.tail and len(self.data) > self.limit:  # the rest is never read: the writer gets EPIPE
+            self.data, self.overflow = self.data[: self.limit], True
+            self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+        self.fd, self.open = -1, False
 
 
-def _crash_message(who: str, status: int, log: Path, file_mib: int) -> str:
-    if status < 0:
-        sig = signal.Signals(-status)
-        if sig == signal.SIGXCPU:
-            return f"{who} used more CPU time than the sandbox allows and was stopped"
-        if sig == signal.SIGXFSZ:
-            return f"{who} wrote more than {file_mib} MiB to a file and was stopped"
-        if sig == signal.SIGKILL:
-            return f"{who} was killed (SIGKILL), most likely by the system for using too much memory"
+def _pump(channels: list[_Channel], timeout: float) -> None:
+    with selectors.DefaultSelector() as selector:
+        for channel in channels:
+            if channel.open:
+                selector.register(channel.fd, selectors.EVENT_READ, channel)
+        if not selector.get_map():
+            time.sleep(max(0.0, timeout))
+            return
+        for key, _ in selector.select(max(0.0, timeout)):
+            key.data.read()
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants, from /proc/<pid>/task/<tid>/children."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo += [int(child) for child in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _usage(pid: int) -> tuple[float, int]:
+    """Anonymous and shared memory (MiB, proportional: shared pages are counted once) and tasks (threads) of
+    `pid`'s tree. File pages (libraries, page cache) are not counted; tmpfs files are bounded by their size."""
+    kib, tasks = 0, 0
+    for member in _tree(pid):
+        try:
+            with open(f"/proc/{member}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+            tasks += int(status.get("Threads", "1"))
+            try:
+                with open(f"/proc/{member}/smaps_rollup") as f:
+                    rollup = dict(line.split(":", 1) for line in f if ":" in line)
+                kib += sum(int(rollup.get(key, "0 kB").split()[0]) for key in ("Pss_Anon", "Pss_Shmem"))
+            except OSError:
+                kib += sum(int(status.get(key, "0 kB").split()[0]) for key in ("RssAnon", "RssShmem"))
+        except (OSError, ValueError):
+            pass
+    return kib / 1024, tasks
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """The whole process group; under bubblewrap its PID namespace ends with it (--die-with-parent)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+@dataclass
+class _Run:
+    status: int | None
+    stopped: str | None  # "timeout", "import", "memory" or "tasks" when the harness stopped the child
+    wall_s: float
+    import_s: float | None  # start to the child's "imported" marker
+    result_s: float | None  # start to the first byte of its result
+    peak_mib: float
+
+
+def _supervise(proc: subprocess.Popen, channels: dict[str, _Channel], limits: Limits, started: float,
+               import_limit_s: float, describing: bool) -> _Run:
+    """Wait for the child with every deadline, reading its pipes and measuring its tree; then kill what is left
+    and give its pipes DRAIN_S to close. Ctrl-C included, nothing of the child outlives this."""
+    stopped, peak = None, 0.0
+    marker, pipes = channels["marker"], list(channels.values())
+    # a draw whose timeout is shorter than the import limit simply times out
+    import_deadline_s = import_limit_s if describing or import_limit_s < limits.timeout_s else math.inf
+    try:
+        while proc.poll() is None:
+            now = time.monotonic()
+            if marker.first_at is None and now >= started + import_deadline_s:
+                stopped = "import"
+            elif now >= started + limits.timeout_s:
+                stopped = "timeout"
+            else:
+                mib, tasks = _usage(proc.pid)
+                peak = max(peak, mib)
+                stopped = "memory" if mib > limits.memory_mib else "tasks" if tasks > limits.tasks else None
+            if stopped:
+                break
+            _pump(pipes, min(POLL_S, started + limits.timeout_s - now))
+        ended = time.monotonic()
+    finally:
+        _kill(proc)
+    drain_until = time.monotonic() + DRAIN_S
+    while any(c.open for c in pipes) and time.monotonic() < drain_until:
+        _pump(pipes, drain_until - time.monotonic())
+    def since_start(at: float | None) -> float | None:
+        return at - started if at else None
+
+    return _Run(proc.returncode if stopped is None else None, stopped, ended - started,
+                since_start(marker.first_at), since_start(channels["result"].first_at), peak)
+
+
+def _json(data: bytes) -> object:
+    """Parsed JSON, or None for anything malformed (too deep included)."""
+    try:
+        return json.loads(data.decode())
+    except (ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _report(data: bytes) -> dict:
+    """The worker's report of its locks, keeping only plain values: it is written before the generator runs."""
+    report = _json(data)
+    if not isinstance(report, dict):
+        return {}
+    return {str(k): v if isinstance(v, (bool, int)) else [clean(x) for x in v] if isinstance(v, list) else clean(v)
+            for k, v in report.items()}
+
+
+def _meta(meta: object, who: str) -> dict:
+    """The registration the child reported, type-checked and cleaned."""
+    if not (isinstance(meta, dict) and isinstance(meta.get("name"), str) and isinstance(meta.get("suites"), list)
+            and all(isinstance(s, str) for s in meta["suites"]) and isinstance(meta.get("needs_train_data"), bool)
+            and isinstance(meta.get("description"), str)):
+        raise GeneratorError(f"{who} did not report what it registers")
+    return {"name": meta["name"], "suites": [clean(s, 80) for s in meta["suites"]],
+            "needs_train_data": meta["needs_train_data"], "description": clean(meta["description"])}
+
+
+def _signal_name(status: int) -> signal.Signals | None:
+    """The signal that ended the child: Popen's negative status, or 128 + signal as bubblewrap and the fallback's
+    waiting process pass it on."""
+    number = -status if status < 0 else status - 128 if 128 < status < 128 + signal.NSIG else 0
+    try:
+        return signal.Signals(number) if number else None
+    except ValueError:
+        return None
+
+
+def _crash_message(who: str, status: int, log: bytes, file_mib: int) -> str:
+    sig = _signal_name(status)
+    if sig == signal.SIGXCPU:
+        return f"{who} used more CPU time than the sandbox allows and was stopped"
+    if sig == signal.SIGXFSZ:
+        return f"{who} wrote more than {file_mib} MiB to a file and was stopped"
+    if sig == signal.SIGKILL:
+        return f"{who} was killed (SIGKILL), most likely by the system for using too much memory"
+    if sig is not None:
         return f"{who} crashed with signal {sig.name}"
-    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()] if log.is_file() else []
-    return f"{who} exited with code {status} before reporting" + (f": {lines[-1].strip()[:300]}" if lines else "")
+    lines = [line for line in log.decode(errors="replace").splitlines() if line.strip()]
+    return f"{who} exited with code {status} before reporting" + (f": {clean(lines[-1])}" if lines else "")
+
+
+def _stopped_message(who: str, run: _Run, limits: Limits, import_limit_s: float) -> str:
+    return {"timeout": f"{who} timed out after {limits.timeout_s:g} s",
+            "import": f"{who} was still importing after {import_limit_s:g} s, the sandbox's limit for importing a "
+                      "file (CSBENCH_IMPORT_TIMEOUT)",
+            "memory": f"{who} used more than {limits.memory_mib} MiB of memory (all its processes together) and "
+                      "was stopped",
+            "tasks": f"{who} started more than {limits.tasks} processes or threads, the sandbox's limit, and was "
+                     "stopped"}[run.stopped]
+
+
+NPY_HEADER = rb"\{'descr': '%s', 'fortran_order': False, 'shape': \((\d+(?:, \d+)*),?\), \} *\n"
+
+
+def _read_npy(f, expected: tuple[int, ...], descr: str, who: str, what: str) -> np.ndarray:
+    """An .npy file the harness opened, read only as far as an array of `expected` shape and `descr` (<f4, <i8)
+    goes: the header (that dtype, C order, exactly that shape) and the file's size are checked before any data."""
+    dtype = np.dtype(descr)
+    wrong = GeneratorError(f"{who} returned {what} that are not a {dtype.name} .npy array of shape {expected}")
+    fd = f.fileno()
+    info = os.fstat(fd)
+    head = os.pread(fd, 12, 0)
+    if not stat.S_ISREG(info.st_mode) or len(head) < 10 or head[:6] != b"\x93NUMPY" or head[6] not in (1, 2, 3):
+        raise wrong
+    size, start = (int.from_bytes(head[8:10], "little"), 10) if head[6] == 1 else (
+        int.from_bytes(head[8:12], "little"), 12)
+    if size > NPY_HEADER_BYTES:
+        raise wrong
+    header = re.fullmatch(NPY_HEADER % descr.encode(), os.pread(fd, size, start))
+    if not header or tuple(int(d) for d in header.group(1).split(b",")) != expected:
+        raise wrong
+    data_bytes = math.prod(expected) * dtype.itemsize
+    if info.st_size != start + size + data_bytes:
+        raise GeneratorError(f"{who} returned a {what} file of {info.st_size:,} bytes; {expected[0]} {what} of "
+                             f"shape {tuple(expected[1:])} take {start + size + data_bytes:,}")
+    array = np.empty(expected, dtype=dtype)
+    view, offset = memoryview(array).cast("B"), 0
+    while offset < data_bytes:
+        got = os.preadv(fd, [view[offset:]], start + size + offset)
+        if not got:
+            raise wrong
+        offset += got
+    return array
+
+
+def _remove(folder: Path) -> None:
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+    except RecursionError:  # a folder nested deeper than Python recurses: left for the system's cleaner
+        pass
+
+
+def _command(tmp: Path, exe: str | None, file: Path, folder: Path, train: Path | None,
+             protected: Sequence[Path | str], devices: list[str], scratch_mib: int) -> tuple[list[str], dict, dict]:
+    """The command that starts the worker, the request's paths and grants (as the child sees them), and its
+    environment. Under bubblewrap the child sees fixed paths; in the fallback, the harness's own."""
+    grants = [*installation(), *readable([folder], protected)]
+    if exe:
+        request = {"lib": str(INSIDE / "lib"), "request": str(INSIDE / "request.json"),
+                   "train": str(INSIDE / "train.npz") if train else None, "scratch": str(SCRATCH),
+                   "read": [*SYSTEM_READ, "/usr", *map(str, grants), str(INSIDE)], "write": [str(SCRATCH), "/dev/shm"]}
+        binds = [(str(PACKAGE_DIR), f"{INSIDE}/lib/csbench"), (str(tmp / "request.json"), request["request"])]
+        binds += [(str(train), request["train"])] if train else []
+        prefix = [exe, *_bwrap_args(grants, binds, scratch_mib, devices)]
+    else:
+        (tmp / "lib" / "csbench").symlink_to(PACKAGE_DIR, target_is_directory=True)
+        request = {"lib": str(tmp / "lib"), "request": str(tmp / "request.json"),
+                   "train": str(train) if train else None, "scratch": str(tmp / "scratch"),
+                   "read": readable([*SYSTEM_READ, *grants, PACKAGE_DIR, tmp / "lib", tmp / "request.json",
+                                     *([train] if train else [])], protected),
+                   "write": [str(tmp / "scratch")]}
+        prefix = []
+    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    env.update(HOME=f"{request['scratch']}/home", TMPDIR=f"{request['scratch']}/tmp")
+    command = [*prefix, sys.executable, "-I", f"{request['lib']}/csbench/{WORKER.name}", request.pop("request")]
+    return command, request, env
+
+
+def _result(run: _Run, channels: dict[str, _Channel], samples_file, labels_file, n: int | None,
+            ctx: SampleContext | None, who: str, file_mib: int) -> tuple[dict, np.ndarray | None, np.ndarray | None]:
+    """The child's metadata, samples and labels (None where it returned none), or the one-line reason it has
+    none."""
+    result = None if channels["result"].overflow else _json(channels["result"].data)
+    if not isinstance(result, dict):
+        raise GeneratorError(f"{who} returned a malformed result" if channels["result"].data
+                             else _crash_message(who, run.status, channels["log"].data, file_mib))
+    if "error" in result:
+        raise GeneratorError(clean(result["error"], 500))
+    meta = _meta(result.get("meta"), who)
+    if n is None:
+        return meta, None, None
+    name = f"generator {clean(meta['name'], 100)}"
+    samples = _read_npy(samples_file, (n, *map(int, ctx.shape)), "<f4", name, "samples")
+    labels = _read_npy(labels_file, (n,), "<i8", name, "labels") if os.fstat(labels_file.fileno()).st_size else None
+    return meta, samples, labels
 
 
 def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = None, seed: int = 0,
-              ctx: SampleContext | None = None, protected: Sequence[Path | str] = ()) -> ChildResult:
+              ctx: SampleContext | None = None, protected: Sequence[Path | str] = (),
+              value_range: tuple[float, float] | None = (0.0, 1.0)) -> ChildResult:
     """Import `file` in a sandboxed child; with `n`, also draw `n` samples for `seed` in context `ctx`.
 
-    Raises GeneratorError naming the cause for a crash, a hang, a blocked file or an error in the generator.
-    """
-    file = Path(file).resolve()
-    if not file.is_file():
-        raise GeneratorError(f"generator file {file} does not exist")
-    who = f"generator file {file.name}"
-    tmp = Path(tempfile.mkdtemp(prefix="csbench-sandbox-"))
+    Raises GeneratorError naming the cause for a crash, a hang, a blocked file or an error in the generator."""
+    folder = generator_folder(file)
+    file = folder / Path(file).name
+    who = f"generator file {clean(file.name, 100)}"
+    exe = bubblewrap()
+    import_limit_s = min(limits.import_timeout_s, limits.timeout_s)
+    if n is None:
+        limits = dataclasses.replace(limits, timeout_s=import_limit_s)
+    file_mib = max(limits.scratch_mib, math.ceil((n or 0) * math.prod(ctx.shape if ctx else ()) * 4 / 2**20) + 1)
+    devices = [*map(str, Path("/dev").glob("nvidia*"))]
+    tmp = Path(tempfile.mkdtemp(prefix="csbench-sandbox-"))  # the harness's own: the child never writes here
+    pipes = {name: os.pipe() for name in ("status", "marker", "result", "log")}
+    channels = {"status": _Channel(pipes["status"][0], MESSAGE_BYTES), "marker": _Channel(pipes["marker"][0], 16),
+                "result": _Channel(pipes["result"][0], MESSAGE_BYTES),
+                "log": _Channel(pipes["log"][0], LOG_BYTES, tail=True)}
+    write_ends = [w for _, w in pipes.values()]
     try:
-        for sub in ("lib", "out", "home", "tmp"):
-            (tmp / sub).mkdir()
-        (tmp / "lib" / "csbench").symlink_to(PACKAGE_DIR, target_is_directory=True)
+        for sub in ("lib", "scratch/home", "scratch/tmp"):
+            (tmp / sub).mkdir(parents=True)
         train = None
         if ctx is not None and ctx.train is not None:
             train = tmp / "train.npz"
             _write_train(ctx.train, train)
-        file_mib = limits.memory_mib + LOG_MIB  # the samples file holds an array the child had in memory
-        protected = [home(), data_root(), *protected]
-        status_read, status_write = os.pipe()
-        request = {
-            "file": str(file), "lib": str(tmp / "lib"), "out": str(tmp / "out"), "n": n, "seed": seed,
-            "suite": ctx.suite if ctx else None, "shape": list(ctx.shape) if ctx else None,
-            "num_classes": ctx.num_classes if ctx else None, "device": ctx.device if ctx else "cpu",
-            "train": str(train) if train else None, "memory_mib": limits.memory_mib, "file_mib": file_mib,
-            "cpu_s": math.ceil(limits.timeout_s * (os.cpu_count() or 1)),
-            "read": readable([*SYSTEM_READ, *_python_paths(), PACKAGE_DIR, file.parent], protected),
-            "write": [str(tmp)], "devices": [*DEVICES, *map(str, Path("/dev").glob("nvidia*"))],
-            "status_fd": status_write,
-        }
-        (tmp / "request.json").write_text(json.dumps(request))
-        log = tmp / "log.txt"
-        with open(log, "wb") as log_file:
-            proc = subprocess.Popen([sys.executable, "-I", str(WORKER), str(tmp / "request.json")], cwd=tmp,
-                                    env=_child_env(tmp), stdin=subprocess.DEVNULL, stdout=log_file,
-                                    stderr=subprocess.STDOUT, pass_fds=(status_write,), start_new_session=True)
-        os.close(status_write)
-        status = _wait(proc, limits.timeout_s)
-        with os.fdopen(status_read) as pipe:
-            report = pipe.read()
-        sandbox = {**(json.loads(report) if report else {}), "timeout_s": limits.timeout_s}
-        if status is None:
-            raise GeneratorError(f"{who} timed out after {limits.timeout_s:g} s")
-        result_path = tmp / "out" / "result.json"
-        try:
-            result = json.loads(result_path.read_text())
-        except (OSError, ValueError):
-            raise GeneratorError(_crash_message(who, status, log, file_mib)) from None
-        if not isinstance(result, dict):
-            raise GeneratorError(f"{who} overwrote the sandbox's result file")
-        if "error" in result:
-            raise GeneratorError(one_line(result["error"]))
-        samples = labels = None
-        if n is not None:
-            try:
-                samples = np.load(tmp / "out" / "samples.npy", allow_pickle=False)
-                if (tmp / "out" / "labels.npy").is_file():
-                    labels = np.load(tmp / "out" / "labels.npy", allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise GeneratorError(f"{who} returned no readable samples ({type(exc).__name__}: {exc})") from None
-        return ChildResult(result.get("meta", {}), samples, sandbox, result.get("sampling_s"),
-                           result.get("peak_mib", 0.0), labels)
+        command, paths, env = _command(tmp, exe, file, folder, train, [home(), data_root(), *protected], devices,
+                                       limits.scratch_mib)
+        with tempfile.TemporaryFile(dir=tmp) as samples_file, tempfile.TemporaryFile(dir=tmp) as labels_file:
+            fds = [pipes[name][1] for name in ("status", "marker", "result")]
+            fds += [samples_file.fileno(), labels_file.fileno()]
+            request = {
+                "file": str(file), "n": n, "seed": seed, "suite": ctx.suite if ctx else None,
+                "shape": list(ctx.shape) if ctx else None, "num_classes": ctx.num_classes if ctx else None,
+                "device": ctx.device if ctx else "cpu", "value_range": list(value_range) if value_range else None,
+                "memory_mib": limits.memory_mib, "file_mib": file_mib, "tasks": limits.tasks,
+                "cpu_s": math.ceil(limits.timeout_s * (os.cpu_count() or 1)), "devices": [*DEVICES, *devices],
+                "bubblewrap": bool(exe), "harness_namespaces": _namespace_ids(), "passed_fds": fds,
+                **{f"{name}_fd": pipes[name][1] for name in ("status", "marker", "result")},
+                "samples_fd": samples_file.fileno(), "labels_fd": labels_file.fileno(), **paths,
+            }
+            (tmp / "request.json").write_text(json.dumps(request))
+            for channel in channels.values():
+                os.set_blocking(channel.fd, False)
+            started = time.monotonic()
+            proc = subprocess.Popen(command, cwd=tmp / "scratch", env=env, stdin=subprocess.DEVNULL,
+                                    stdout=pipes["log"][1], stderr=pipes["log"][1], pass_fds=fds,
+                                    start_new_session=True)
+            while write_ends:
+                os.close(write_ends.pop())
+            run = _supervise(proc, channels, limits, started, import_limit_s, describing=n is None)
+            if run.stopped:
+                raise GeneratorError(_stopped_message(who, run, limits, import_limit_s))
+            meta, samples, labels = _result(run, channels, samples_file, labels_file, n, ctx, who, file_mib)
+        sandbox = {**_report(channels["status"].data), "timeout_s": limits.timeout_s,
+                   "import_timeout_s": import_limit_s, "memory_mib_all_processes": limits.memory_mib,
+                   "tasks": limits.tasks, **({"scratch_mib": limits.scratch_mib} if exe else {})}
+        sampling_s = max(0.0, (run.result_s or run.wall_s) - run.import_s) if run.import_s is not None else None
+        return ChildResult(meta, samples, sandbox, sampling_s, run.peak_mib, run.wall_s, run.import_s, labels)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for fd in write_ends:
+            os.close(fd)
+        for channel in channels.values():
+            channel.close()
+        _remove(tmp)
 
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
@@ -222,22 +613,24 @@ DESCRIBED: dict[tuple[Path, str, Limits], SandboxedGenerator] = {}
 
 
 def describe(file: Path | str, limits: Limits = Limits(), protected: Sequence[Path | str] = ()) -> SandboxedGenerator:
-    """What a generator file registers (name, suites, needs_train_data), learnt without importing it here.
+    """What a generator file registers (name, suites, needs_train_data), learnt without importing it here, within
+    the limit for importing a file.
 
     Remembered per file content for this process: a sweep would otherwise pay a child process per file twice."""
-    path = Path(file).resolve()
-    key = (path, sha256_file(path) if path.is_file() else "", limits)
+    folder = generator_folder(file)
+    path = folder / Path(file).name
+    key = (path, sha256_file(path), limits)
     if key not in DESCRIBED:
         child = run_child(path, limits, protected=protected)
         meta = child.meta
-        if not {"name", "suites", "needs_train_data", "description"} <= set(meta):
-            raise GeneratorError(f"generator file {path.name} did not report what it registers")
-        if not SAFE_NAME.fullmatch(str(meta["name"])):
-            raise GeneratorError(f"generator file {path.name} registers the name {one_line(meta['name'], 80)!r}; a "
-                                 "name (it names the result file) may use letters, digits, '_', '-' and '.'")
-        DESCRIBED[key] = SandboxedGenerator(name=str(meta["name"]), suites=tuple(meta["suites"]),
-                                            needs_train_data=bool(meta["needs_train_data"]),
-                                            description=str(meta["description"]), path=path, sandbox=child.sandbox)
+        if not SAFE_NAME.fullmatch(meta["name"]):
+            raise GeneratorError(f"generator file {clean(path.name, 100)} registers the name "
+                                 f"{clean(meta['name'], 80)!r}; a name (it names the result file) may use letters, "
+                                 "digits, '_', '-' and '.'")
+        DESCRIBED[key] = SandboxedGenerator(name=meta["name"], suites=tuple(meta["suites"]),
+                                            needs_train_data=meta["needs_train_data"],
+                                            description=meta["description"], path=path, sandbox=child.sandbox,
+                                            import_s=child.wall_s)
     return DESCRIBED[key]
 
 
@@ -254,15 +647,10 @@ def sample_labelled(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: i
     """As `sample`, with the generator's own labels (int64, checked to be class indices), or None without them."""
     if ctx.train is not None and not gen.needs_train_data:
         raise ValueError("the training split is handed only to generators that declare needs_train_data")
-    child = run_child(gen.path, limits, n=n, seed=seed, ctx=ctx, protected=protected)
-    samples, labels = child.samples, child.labels
-    if labels is not None and (labels.shape != (n,) or labels.dtype != np.int64 or labels.min(initial=0) < 0
-                               or labels.max(initial=0) >= ctx.num_classes):
+    child = run_child(gen.path, limits, n=n, seed=seed, ctx=ctx, protected=protected, value_range=value_range)
+    labels = child.labels
+    if labels is not None and (labels.min(initial=0) < 0 or labels.max(initial=0) >= ctx.num_classes):
         raise GeneratorError(f"generator {gen.name} returned labels that are not {n} class indices in "
                              f"[0, {ctx.num_classes})")
-    if samples.dtype.kind not in "biuf":
-        expected = f" in [{value_range[0]:g}, {value_range[1]:g}]" if value_range else ""
-        raise GeneratorError(f"generator {gen.name} returned dtype {samples.dtype}, expected floats{expected}")
-    samples = check_samples(samples.astype(samples.dtype.newbyteorder("="), copy=False), n, ctx.shape,
-                            name=f"generator {gen.name}", value_range=value_range)
+    samples = check_samples(child.samples, n, ctx.shape, name=f"generator {gen.name}", value_range=value_range)
     return samples, None if labels is None else torch.from_numpy(labels)

@@ -1,9 +1,11 @@
 """The child side of csbench.sandbox: lock this process down, then import and run one generator file.
 
-Run as `python -I sandbox_worker.py REQUEST.json` (see csbench.sandbox). Until the locks are in place it uses only
-the standard library, so no code of the harness, torch or the generator runs unconfined. It reports the locks it
-really managed to apply on a pipe it closes before the generator file is imported, so the generator cannot forge
-that report; everything else comes back as files in the output folder, which the parent checks.
+Run as `python -I sandbox_worker.py REQUEST.json` (see csbench.sandbox), inside bubblewrap where the harness found
+it usable, else directly. Until the locks are in place it uses only the standard library, so no code of the
+harness, torch or the generator runs unconfined. It reports the locks it really has on a pipe it closes before
+the generator file is imported, so the generator cannot forge that report. Everything else goes back on file
+descriptors the harness opened (a marker pipe once the file is imported, a result pipe, a samples file): nothing
+the harness reads lies in a folder the child can write to.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import platform
 import resource
+import signal
+import struct
 import sys
-import time
 
 # Linux system call numbers, the same on every architecture that has Landlock (x86_64, arm64, ...).
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
 LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_RULE_PATH_BENEATH = 1
-PR_SET_NO_NEW_PRIVS = 38
-CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 1, 38, 22, 2
+CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWPID = 0x10000000, 0x40000000, 0x08000000, 0x20000000
+NAMESPACES = ("user", "net", "pid", "ipc", "mnt")
 
 # Landlock filesystem rights (include/uapi/linux/landlock.h) and the ABI version that introduced each.
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
@@ -29,6 +34,24 @@ REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 NET_TCP = (1 << 0) | (1 << 1)  # BIND_TCP | CONNECT_TCP, ABI 4
 SCOPES = (1 << 0) | (1 << 1)  # abstract unix sockets | signals, ABI 6
+
+# System calls a generator has no use for, denied by seccomp with EPERM: sockets (a pathname Unix socket is a file
+# Landlock cannot refuse), keyrings, System V IPC (uncounted memory, other users' segments), memfd (memory no limit
+# counts), io_uring (its operations bypass seccomp), tracing, mounts and namespaces, BPF, kernel modules.
+DENIED = ("socket socketpair keyctl add_key request_key shmget shmat shmctl shmdt semget semop semctl semtimedop "
+          "msgget msgsnd msgrcv msgctl memfd_create memfd_secret io_uring_setup io_uring_enter io_uring_register "
+          "ptrace process_vm_readv process_vm_writev perf_event_open bpf userfaultfd unshare setns mount umount2 "
+          "pivot_root chroot open_tree move_mount fsopen fsconfig fsmount fspick mount_setattr kexec_load "
+          "kexec_file_load init_module finit_module delete_module").split()
+SYSCALLS = {  # (audit architecture, numbers in DENIED's order), from the kernel's unistd headers
+    "x86_64": (0xC000003E, (41, 53, 250, 248, 249, 29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, 319, 447, 425,
+                            426, 427, 101, 310, 311, 298, 321, 323, 272, 308, 165, 166, 155, 161, 428, 429, 430, 431,
+                            432, 433, 442, 246, 320, 175, 313, 176)),
+    "aarch64": (0xC00000B7, (198, 199, 219, 217, 218, 194, 196, 195, 197, 190, 193, 191, 192, 186, 189, 188, 187, 279,
+                             447, 425, 426, 427, 117, 270, 271, 241, 280, 282, 97, 268, 40, 39, 41, 51, 428, 429, 430,
+                             431, 432, 433, 442, 104, 294, 105, 273, 106)),
+}
+X32_BIT = 0x40000000
 
 
 class RulesetAttr(ctypes.Structure):
@@ -41,13 +64,19 @@ class PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def set_limits(memory_mib: int, file_mib: int, cpu_s: int) -> list[str]:
-    """Memory via RLIMIT_DATA (heap and anonymous mappings), not RLIMIT_AS: torch and CUDA reserve far more
-    address space than they use. RLIMIT_FSIZE stops a generator filling the disk; RLIMIT_CPU ends any process it
-    starts that escapes the timeout's process-group kill."""
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+
+def set_limits(memory_mib: int, file_mib: int, cpu_s: int, tasks: int | None) -> list[str]:
+    """Memory via RLIMIT_DATA (heap and private mappings), not RLIMIT_AS: torch and CUDA reserve far more address
+    space than they use; the harness watches shared memory and the whole tree. RLIMIT_FSIZE stops one file filling
+    the disk; RLIMIT_CPU ends a process that escapes every other kill; RLIMIT_NPROC caps processes and threads
+    (the kernel does not apply it to root, whose tasks the harness counts instead)."""
     limits = [("RLIMIT_DATA", resource.RLIMIT_DATA, memory_mib << 20, f"{memory_mib} MiB"),
               ("RLIMIT_FSIZE", resource.RLIMIT_FSIZE, file_mib << 20, f"{file_mib} MiB"),
               ("RLIMIT_CPU", resource.RLIMIT_CPU, cpu_s, f"{cpu_s} s"), ("RLIMIT_CORE", resource.RLIMIT_CORE, 0, "0")]
+    limits += [("RLIMIT_NPROC", resource.RLIMIT_NPROC, tasks, str(tasks))] if tasks else []
     applied = []
     for name, which, value, text in limits:
         try:
@@ -58,19 +87,41 @@ def set_limits(memory_mib: int, file_mib: int, cpu_s: int) -> list[str]:
     return applied
 
 
-def enter_namespaces(libc) -> dict:
-    """A new user namespace (drops the harness's capabilities, so the limits cannot be raised again) holding a
-    new network namespace with no interfaces but a loopback that is down: no network at all."""
+def namespace_ids() -> dict[str, int]:
+    """This process's namespaces, by inode: compared with the harness's, they show which are new."""
+    ids = {}
+    for name in NAMESPACES:
+        try:
+            ids[name] = os.stat(f"/proc/self/ns/{name}").st_ino
+        except OSError:
+            pass
+    return ids
+
+
+def enter_namespaces(libc, passed_fds: list[int]) -> None:
+    """Without bubblewrap: new user, network, IPC and PID namespaces where the kernel allows them (the user
+    namespace drops the harness's capabilities; the network one has no interface up). Then fork: the child is
+    the PID namespace's first process, so every process a generator starts ends with it; this process only
+    waits and passes its exit status on."""
     uid, gid = os.getuid(), os.getgid()
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+    others = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID
+    if libc.unshare(CLONE_NEWUSER | others) == 0:
         try:
             for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
                 with open(f"/proc/self/{name}", "w") as f:
                     f.write(text)
         except OSError:
             pass
-        return {"user_namespace": True, "network_namespace": True}
-    return {"user_namespace": False, "network_namespace": libc.unshare(CLONE_NEWNET) == 0}
+    elif libc.unshare(others) != 0:
+        return
+    pid = os.fork()
+    if pid == 0:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return
+    for fd in passed_fds:
+        os.close(fd)
+    status = os.waitpid(pid, 0)[1]
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 
 def landlock_abi(libc=None) -> int:
@@ -114,42 +165,106 @@ def landlock(libc, read: list[str], write: list[str], devices: list[str]) -> int
     return abi
 
 
+def seccomp_program(arch: int, numbers: tuple[int, ...], x32: bool) -> bytes:
+    """A classic BPF program: another architecture's calls (and x86's x32 ones) and `numbers` fail with EPERM."""
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    tests = ([(jge, X32_BIT)] if x32 else []) + [(jeq, nr) for nr in numbers]
+    insns = [(ld, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, deny), (ld, 0, 0, 0)]
+    insns += [(op, len(tests) - i, 0, k) for i, (op, k) in enumerate(tests)]  # true: jump to the final deny
+    insns += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
+    return b"".join(struct.pack("=HBBI", *insn) for insn in insns)
+
+
+def seccomp(libc) -> bool:
+    """Deny DENIED for this process and all it starts; False where the architecture's numbers are unknown."""
+    arch = SYSCALLS.get(platform.machine())
+    if arch is None:
+        return False
+    program = seccomp_program(arch[0], arch[1], x32=platform.machine() == "x86_64")
+    prog = SockFprog(len(program) // 8, program)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) or libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+                                                                   ctypes.byref(prog), 0, 0):
+        return False
+    return True
+
+
 def lock_down(request: dict) -> dict:
-    libc = ctypes.CDLL(None, use_errno=True)
-    applied = {"process": True, "environment": "scrubbed",
-               "rlimits": set_limits(request["memory_mib"], request["file_mib"], request["cpu_s"])}
-    if not sys.platform.startswith("linux"):  # the namespace and Landlock calls below are Linux system calls
-        applied.update(user_namespace=False, network_namespace=False, landlock=False, landlock_abi=0)
+    """Apply every lock this platform has; return what was really applied."""
+    applied = {"process": True, "environment": "scrubbed", "bubblewrap": request["bubblewrap"]}
+    if not sys.platform.startswith("linux"):  # the calls below are Linux system calls
+        applied.update({f"{name}_namespace": False for name in ("user", "network", "pid", "ipc", "mount")},
+                       landlock=False, landlock_abi=0, seccomp=False,
+                       rlimits=set_limits(request["memory_mib"], request["file_mib"], request["cpu_s"], None))
         return applied
-    applied.update(enter_namespaces(libc))
-    abi = landlock(libc, [*request["read"], f"/proc/{os.getpid()}"], request["write"], request["devices"])
-    applied.update(landlock=abi > 0, landlock_abi=abi)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not request["bubblewrap"]:
+        enter_namespaces(libc, request["passed_fds"])
+    own, harness = namespace_ids(), request["harness_namespaces"]
+    new = {name: name in own and own[name] != harness.get(name) for name in NAMESPACES}
+    applied.update(user_namespace=new["user"], network_namespace=new["net"], pid_namespace=new["pid"],
+                   ipc_namespace=new["ipc"], mount_namespace=new["mnt"])
+    # RLIMIT_NPROC counts a user's processes in its user namespace: outside a new one, all of the harness user's
+    applied["rlimits"] = set_limits(request["memory_mib"], request["file_mib"], request["cpu_s"],
+                                    request["tasks"] if new["user"] else None)
+    pid = os.readlink("/proc/self")  # this process in the /proc it sees, also inside a new PID namespace
+    abi = landlock(libc, [*request["read"], f"/proc/{pid}"], request["write"], request["devices"])
+    applied.update(landlock=abi > 0, landlock_abi=abi, seccomp=seccomp(libc))
     return applied
 
 
+def refusal(applied: dict) -> str | None:
+    """Root without a user namespace keeps every capability: it could lift each limit, so nothing is run."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and not applied.get("user_namespace"):
+        return ("the sandbox refuses to run a generator as root without a user namespace (it could lift every "
+                "limit): install bubblewrap, allow user namespaces or run as another user")
+    return None
+
+
+def granted(path, request: dict) -> bool:
+    """Whether `path` lies under something the sandbox grants: outside, a missing file may be one it hides."""
+    path = os.path.abspath(str(path))
+    return any(path == g or path.startswith(g.rstrip("/") + "/") for g in [*request["read"], *request["write"]])
+
+
 def explain(exc: BaseException, name: str, request: dict, applied: dict) -> str | None:
-    """One line naming the cause for the errors the sandbox itself produces (blocked file, memory limit)."""
+    """One line naming the cause for the errors the sandbox itself produces (blocked file, memory, tasks)."""
     cause = exc.__context__ if exc.__suppress_context__ and exc.__context__ is not None else exc
-    if isinstance(cause, PermissionError) and cause.filename and applied["landlock"]:
+    hidden = isinstance(cause, FileNotFoundError) and applied["mount_namespace"] and not granted(cause.filename,
+                                                                                               request)
+    if (isinstance(cause, PermissionError) and applied["landlock"] or hidden) and cause.filename:
         return (f"{name} tried to open {cause.filename}, which the sandbox blocks (a generator may read only its "
                 "own folder and, if it declares needs_train_data, the training split)")
     if isinstance(cause, MemoryError) or "can't allocate memory" in str(cause):
         return f"{name} ran out of memory: the sandbox allows {request['memory_mib']} MiB ({type(cause).__name__})"
+    if "can't start new thread" in str(cause) or isinstance(cause, BlockingIOError):
+        return f"{name} started more than {request['tasks']} processes or threads, the sandbox's limit"
     return None
 
 
-def peak_mib() -> float:
-    """This process's peak resident memory. Not ru_maxrss on Linux: that carries over from the parent across exec
-    (macOS, without /proc, reports it in bytes)."""
-    try:
-        with open("/proc/self/status") as f:
-            return next((int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:")), 0.0)
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+def dtype_problem(dtype: str, value_range, name: str) -> str:
+    return (f"{name} returned dtype {dtype}, expected floats"
+            + (" in [0, 1] (divide uint8 images by 255)" if value_range == [0.0, 1.0] else ""))
+
+
+def contract_problem(images, n: int, shape: list[int], value_range, name: str) -> str | None:
+    """The structural rules (array of floats, count, shape), named as csbench.generators.check_samples names them."""
+    import numpy as np
+
+    if not isinstance(images, np.ndarray) or images.dtype == object:
+        return f"{name} returned {type(images).__name__}, expected a float tensor or array"
+    if images.dtype.kind != "f":
+        return dtype_problem(str(images.dtype), value_range, name)
+    if images.ndim >= 1 and images.shape[0] != n:
+        return f"{name} returned {images.shape[0]} samples, {n} were requested"
+    if list(images.shape[1:]) != list(shape):
+        return f"{name} returned samples of shape {tuple(images.shape[1:])}, expected {tuple(shape)}"
+    return None
 
 
 def run(request: dict, applied: dict) -> dict:
-    """Import the generator file and, if asked, draw samples into samples.npy; return what to report."""
+    """Import the generator file, mark that on the marker pipe and, if asked, write samples (and the generator's
+    labels, if it returns them); return the result."""
     sys.path.insert(0, request["lib"])
     from pathlib import Path
 
@@ -165,6 +280,11 @@ def run(request: dict, applied: dict) -> dict:
         gen = load_generator_file(request["file"])
     except GeneratorError as exc:
         return {"error": explain(exc, name, request, applied) or str(exc)}
+    try:
+        os.write(request["marker_fd"], b"i")
+        os.close(request["marker_fd"])
+    except OSError:
+        pass
     name = f"generator {gen.name}"
     meta = {"name": gen.name, "suites": list(gen.suites), "needs_train_data": gen.needs_train_data,
             "description": gen.description}
@@ -181,27 +301,30 @@ def run(request: dict, applied: dict) -> dict:
                 train = Split(torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["labels"]))
     ctx = SampleContext(suite=request["suite"], shape=tuple(request["shape"]), num_classes=request["num_classes"],
                         directory=Path(request["file"]).parent, device=request["device"], train=train)
-    t0 = time.perf_counter()
     try:
         out = gen.sample(request["n"], request["seed"], ctx)
     except BaseException as exc:
         return {"meta": meta, "error": explain(exc, name, request, applied)
                 or f"{name} raised while sampling: {type(exc).__name__}: {exc}"}
-    seconds = time.perf_counter() - t0
     images, labels = out if isinstance(out, tuple) and len(out) == 2 else (out, None)
     if isinstance(images, torch.Tensor):
-        images = images.detach().cpu()
-        images = (images.float() if images.dtype == torch.bfloat16 else images).numpy()
-    if not isinstance(images, np.ndarray) or images.dtype == object:
-        return {"meta": meta, "error": f"{name} returned {type(images).__name__}, expected a float tensor or array"}
-    np.save(Path(request["out"]) / "samples.npy", images, allow_pickle=False)
+        if not images.is_floating_point():
+            return {"meta": meta, "error": dtype_problem(str(images.dtype), request["value_range"], name)}
+        images = images.detach().cpu().float().numpy()
+    problem = contract_problem(images, request["n"], request["shape"], request["value_range"], name)
     if labels is not None:
         labels = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-        if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
-            return {"meta": meta, "error": f"{name} returned labels of shape {labels.shape} and dtype {labels.dtype}, "
-                    f"expected {len(images)} integer class indices"}
-        np.save(Path(request["out"]) / "labels.npy", labels.astype(np.int64), allow_pickle=False)
-    return {"meta": meta, "sampling_s": seconds, "peak_mib": peak_mib()}
+        if not problem and (labels.shape != (len(images),) or labels.dtype.kind not in "iu"):
+            problem = (f"{name} returned labels of shape {labels.shape} and dtype {labels.dtype}, expected "
+                       f"{len(images)} integer class indices")
+    if problem:
+        return {"meta": meta, "error": problem}
+    with os.fdopen(request["samples_fd"], "wb") as f:
+        np.save(f, np.ascontiguousarray(images, dtype="<f4"), allow_pickle=False)
+    if labels is not None:  # the generator's own class labels, for CAS
+        with os.fdopen(request["labels_fd"], "wb") as f:
+            np.save(f, np.ascontiguousarray(labels, dtype="<i8"), allow_pickle=False)
+    return {"meta": meta}
 
 
 def main(request_path: str) -> None:
@@ -210,11 +333,15 @@ def main(request_path: str) -> None:
     applied = lock_down(request)
     with os.fdopen(request["status_fd"], "w") as status:
         status.write(json.dumps(applied))
-    result = run(request, applied)
-    path = os.path.join(request["out"], "result.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(result, f)
-    os.replace(path + ".tmp", path)
+    problem = refusal(applied)
+    try:
+        result = {"error": problem} if problem else run(request, applied)
+    except BaseException as exc:  # the generator broke something of the worker's own (its metadata, numpy...)
+        name = f"generator file {os.path.basename(request['file'])}"
+        result = {"error": explain(exc, name, request, applied)
+                  or f"{name} broke the sandbox's worker: {type(exc).__name__}: {exc}"}
+    with os.fdopen(request["result_fd"], "w") as f:
+        f.write(json.dumps(result, default=str))
 
 
 if __name__ == "__main__":

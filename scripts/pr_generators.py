@@ -5,7 +5,8 @@
 A file counts as changed when it, a helper module (`_*.py`) or a weight file in its folder changed. Suites are
 those the file declares whose teacher is pinned; a file that cannot even be described is listed with the first
 pinned suite, so that `csbench validate` reports why. Files are described in the sandbox, with the timeout the
-workflow gives `csbench validate`.
+workflow gives `csbench validate`. CI runs the base branch's copy of this script and csbench from the pull
+request's checkout (the working directory), so a pull request cannot change what judges it.
 """
 
 from __future__ import annotations

@@ -1,21 +1,58 @@
 """Hostile generator files (tests/hostile/) run in the sandbox: each is stopped with a one-line error naming the
-cause, and the harness goes on. Every child process imports torch (2-3 s), so each case launches one."""
+cause, and the harness goes on. Every child process imports torch (2-3 s), so each case launches one; the holes
+of issue 21 have one file each, with the outcome it must get."""
 
+import ctypes
 import json
+import os
+import platform
+import resource
 import shutil
 import socket
+import tempfile
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from csbench import sandbox
 from csbench.errors import GeneratorError
 from csbench.generators import SampleContext
-from csbench.sandbox import Limits, SandboxedGenerator, readable, run_child, sample
-from csbench.sandbox_worker import landlock_abi
+from csbench.sandbox import (Limits, SandboxedGenerator, clean, describe, generator_folder, installation, readable,
+                             run_child, sample)
+from csbench.sandbox_worker import SYSCALLS, landlock_abi
 
 HOSTILE = Path(__file__).parent / "hostile"
 SHAPE = (1, 28, 28)
 FAST = Limits(timeout_s=60, memory_mib=2048)
+BWRAP = pytest.mark.skipif(sandbox.bubblewrap() is None,
+                           reason="bubblewrap is not installed here or cannot create namespaces (the fallback runs)")
+SECCOMP = pytest.mark.skipif(platform.machine() not in SYSCALLS, reason="no seccomp numbers for this architecture")
+
+
+@pytest.fixture(params=["bubblewrap", "fallback"])
+def mode(request, monkeypatch):
+    """Both sandboxes: bubblewrap where it works here, and the Landlock/namespaces fallback."""
+    if request.param == "bubblewrap" and sandbox.bubblewrap() is None:
+        pytest.skip("bubblewrap is not installed here or cannot create namespaces")
+    if request.param == "fallback":
+        monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    return request.param
+
+
+def hostile_in(folder: Path, name: str, targets: dict | None = None) -> Path:
+    """A copy of a hostile file in a folder of its own, with what it is told in targets.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(HOSTILE / f"{name}.py", folder)
+    if targets is not None:
+        (folder / "targets.json").write_text(json.dumps(targets))
+    return folder / f"{name}.py"
+
+
+def first_pixels(path: Path, limits: Limits = FAST, n: int = 4) -> list[float]:
+    ctx = SampleContext(suite="fashion-mnist", shape=SHAPE, num_classes=10, directory=path.parent)
+    return run_child(path, limits, n=n, ctx=ctx).samples.reshape(n, -1)[:, 0].tolist()
 
 
 def draw(path: Path, limits: Limits = FAST, n: int = 16, protected=()):
@@ -31,7 +68,8 @@ def draw(path: Path, limits: Limits = FAST, n: int = 16, protected=()):
                            r"broke while sampling$"),
     ("returns_nan", r"^generator returns_nan returned NaN or infinite values$"),
     ("wrong_shape", r"^generator wrong_shape returned samples of shape \(1, 32, 32\), expected \(1, 28, 28\)$"),
-    ("uint8_pixels", r"^generator uint8_pixels returned dtype torch.uint8, expected floats in \[0, 1\]"),
+    ("uint8_pixels", r"^generator uint8_pixels returned dtype torch.uint8, expected floats in \[0, 1\] \(divide uint8 "
+                     r"images by 255\)$"),
     ("fewer_samples", r"^generator fewer_samples returned 8 samples, 16 were requested$"),
     ("too_much_memory", r"^generator too_much_memory ran out of memory: the sandbox allows 2048 MiB"),
 ])
@@ -79,15 +117,17 @@ def test_secrets_network_and_results_are_out_of_reach(tmp_path, monkeypatch):
     # secret in the environment, TCP to the host, another record, the parent's environment
     assert child.samples.reshape(4, -1)[:, 0].tolist() == [0, 0 if tcp_blocked else 1, 0, 0]
     assert child.sandbox["landlock"] and child.sandbox["landlock_abi"] == landlock_abi()
-    assert child.sandbox["process"] and child.sandbox["rlimits"][:2] == ["RLIMIT_DATA=2048 MiB", "RLIMIT_FSIZE=2112 MiB"]
+    assert child.sandbox["process"] and child.sandbox["rlimits"][:2] == ["RLIMIT_DATA=2048 MiB", "RLIMIT_FSIZE=1024 MiB"]
 
 
 def test_folders_holding_a_protected_path_are_granted_without_it(tmp_path):
     for sub in ("generators/gan", "results/suite", "data", "weights.pt"):
         (tmp_path / sub).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / sub).mkdir() if "." not in sub else (tmp_path / sub).write_bytes(b"")
+    (tmp_path / "generators" / "escape").symlink_to("/etc")  # a link out of the grant is no grant
     granted = readable([tmp_path, tmp_path / "missing"], [tmp_path / "results", tmp_path / "data"])
     assert granted == [str(tmp_path / "generators"), str(tmp_path / "weights.pt")]
+    assert readable([tmp_path / "generators"], [tmp_path / "results"]) == [str(tmp_path / "generators")]
 
 
 def test_evaluate_all_reports_a_hang_and_keeps_the_old_record(tiny_suite, tiny_data, tmp_path):
@@ -122,3 +162,168 @@ def test_evaluate_all_refuses_a_name_two_files_register_or_one_that_leaves_the_r
                               "file) may use letters, digits, '_', '-' and '.'"),
         ("b.py", "failed", "generator name 'returns_nan' is registered by 2 files: a.py, sub/b.py")]
     assert not (tmp_path / "results").exists()
+
+
+# Issue 21: one hostile file per hole, each with the outcome it must get.
+
+@SECCOMP
+def test_hole_1_pathname_unix_sockets_are_unreachable(tmp_path, mode):
+    path = tempfile.mktemp(prefix="csbench-hole1-", dir="/tmp")  # a short path, under /tmp, as the attack had it
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(path)
+        server.listen()
+        server.settimeout(0.1)
+        try:
+            pixels = first_pixels(hostile_in(tmp_path / "gen", "unix_socket", {"socket": path}))
+            with pytest.raises(socket.timeout):
+                server.accept()
+        finally:
+            os.unlink(path)
+    assert pixels[0] == 0
+
+
+def test_hole_2_the_harness_reads_nothing_the_child_plants(tmp_path, monkeypatch):
+    secret = tmp_path / "id_ed25519"
+    secret.write_text("PRIVATE-KEY-hole2")
+    harness_tmp = tmp_path / "harness-tmp"
+    harness_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(harness_tmp))
+    started = time.monotonic()
+    with pytest.raises(GeneratorError, match=r"^generator file plants_files.py exited with code 0 before reporting"
+                                             r"(: see .*)?$") as error:
+        first_pixels(hostile_in(tmp_path / "gen", "plants_files", {"secret": str(secret)}), Limits(30, 2048))
+    assert "PRIVATE-KEY" not in str(error.value) and time.monotonic() - started < 30
+    assert list(harness_tmp.iterdir()) == []  # its temporary folder is gone
+
+
+def test_hole_3_the_harness_sys_path_grants_nothing(tmp_path, monkeypatch):
+    private = tmp_path / "home"
+    private.mkdir()
+    (private / "id_rsa").write_text("PRIVATE-KEY-hole3")
+    monkeypatch.syspath_prepend(str(private))
+    monkeypatch.chdir(private)
+    assert not any(path.is_relative_to(private) for path in installation())
+    assert first_pixels(hostile_in(tmp_path / "gen", "reads_sys_path", {"secret": str(private / "id_rsa")}))[0] == 0
+
+
+def test_hole_4_a_linked_generator_file_or_a_repository_folder_is_refused(tmp_path):
+    repo = tmp_path / "checkout"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".git" / "config").write_text("[remote] token = hole4")
+    evil = hostile_in(repo, "reads_repository")
+    (repo / "generators").mkdir()
+    (repo / "generators" / "x.py").symlink_to("../reads_repository.py")
+    with pytest.raises(GeneratorError, match=r"^generator file x.py is a symbolic link; the sandbox runs only "
+                                             r"regular files$"):
+        describe(repo / "generators" / "x.py", FAST)
+    with pytest.raises(GeneratorError, match=r"^generator file reads_repository.py is in a folder that holds .git "
+                                             r"\(a repository's root\)"):
+        first_pixels(evil)
+    assert generator_folder(HOSTILE / "snoops.py") == HOSTILE.resolve()
+
+
+def libc_syscall(name: str, *args) -> int:
+    numbers = {"shmget": {"x86_64": 29, "aarch64": 194}, "shmctl": {"x86_64": 31, "aarch64": 195}}
+    return ctypes.CDLL(None, use_errno=True).syscall(numbers[name][platform.machine()], *args)
+
+
+@SECCOMP
+def test_hole_5_keyrings_and_system_v_ipc_are_out_of_reach(tmp_path, mode):
+    key = 0x21C5B000 + os.getpid() % 4096
+    segment = libc_syscall("shmget", ctypes.c_int(key), 4096, 0o1000 | 0o600)  # IPC_CREAT, root's own
+    assert segment >= 0
+    try:
+        pixels = first_pixels(hostile_in(tmp_path / "gen", "keyring_ipc", {"shm_key": key}))
+    finally:
+        libc_syscall("shmctl", segment, 0, None)  # IPC_RMID
+    assert pixels[:2] == [0, 0]
+
+
+def test_hole_6_shared_memory_counts_against_the_memory_limit(tmp_path):
+    with pytest.raises(GeneratorError, match=r"^generator file shared_memory.py used more than 1024 MiB of memory "
+                                             r"\(all its processes together\) and was stopped$"):
+        first_pixels(hostile_in(tmp_path / "gen", "shared_memory"), Limits(60, 1024))
+
+
+@BWRAP
+def test_hole_6_the_scratch_folder_is_size_limited_in_all(tmp_path):
+    with pytest.raises(GeneratorError, match=r"^generator fills_scratch raised while sampling: OSError: \(Errno 28\) "
+                                             r"No space left on device"):
+        first_pixels(hostile_in(tmp_path / "gen", "fills_scratch"), Limits(60, 2048, scratch_mib=48))
+
+
+def test_hole_6_processes_and_threads_are_capped(tmp_path):
+    with pytest.raises(GeneratorError, match=r"^generator (file )?many_tasks(.py)? started more than 64 processes or "
+                                             r"threads, the sandbox's limit"):
+        first_pixels(hostile_in(tmp_path / "gen", "many_tasks"), Limits(60, 2048, tasks=64))
+
+
+def daemons() -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"time.sleep(31.4159)" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def test_hole_6_no_process_of_the_sandbox_outlives_it(tmp_path, mode):
+    assert first_pixels(hostile_in(tmp_path / "gen", "daemon")) == [0, 0, 0, 0]
+    deadline = time.monotonic() + 5
+    while daemons() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert daemons() == []
+
+
+def test_hole_7_the_harness_reads_only_what_the_request_implies(tmp_path):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(GeneratorError, match=r"^generator floods_harness returned a samples file of 587,202,560 "
+                                             r"bytes; 4 samples of shape \(1, 28, 28\) take 12,672$"):
+        first_pixels(hostile_in(tmp_path / "gen", "floods_harness"))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 << 10  # KiB: under 100 MiB more
+
+
+@pytest.mark.parametrize("name, targets, message", [
+    ("forged_result", None, r"^generator file forged_result.py returned a malformed result$"),
+    ("malformed_meta", None, r"^generator file malformed_meta.py raised on import: TypeError: 'int' object is not "
+                             r"iterable$"),
+    ("bad_npy", {"mode": "npz"}, r"^generator bad_npy returned samples that are not a float32 .npy array of shape "
+                                 r"\(4, 1, 28, 28\)$"),
+    ("bad_npy", {"mode": "float128"}, r"^generator bad_npy returned samples that are not a float32 .npy array"),
+    ("bad_npy", {"mode": "header"}, r"^generator bad_npy returned samples that are not a float32 .npy array"),
+    ("markup_message", None, r"^generator markup_message raised while sampling: ValueError: \[2K \[1A \[32mPASS \[0m "
+                             r"\(green\)PASS\(/green\) looks fine \(/red\)$"),
+])
+def test_hole_8_malformed_output_is_one_line(tmp_path, name, targets, message):
+    with pytest.raises(GeneratorError, match=message) as error:
+        first_pixels(hostile_in(tmp_path / "gen", name, targets))
+    assert "\n" not in str(error.value) and "\x1b" not in str(error.value)
+
+
+def test_hole_9_a_file_that_hangs_on_import_fails_at_the_import_limit(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(GeneratorError, match=r"^generator file hangs_on_import.py was still importing after 5 s, "
+                                             r"the sandbox's limit for importing a file"):
+        describe(hostile_in(tmp_path / "gen", "hangs_on_import"), Limits(3600, 2048, import_timeout_s=5))
+    assert time.monotonic() - started < 15
+
+
+def test_hole_9_time_and_memory_are_the_harness_measurements(tmp_path):
+    path = hostile_in(tmp_path / "gen", "uses_memory")
+    ctx = SampleContext(suite="fashion-mnist", shape=SHAPE, num_classes=10, directory=path.parent)
+    child = run_child(path, FAST, n=4, ctx=ctx)
+    assert child.peak_mib >= 400 and 1.5 <= child.sampling_s < child.wall_s
+
+
+def test_child_text_is_cleaned_of_control_characters_and_markup():
+    assert clean("\x1b[31m[bold red]x[/] [0, 1]\r\n\u202eok\x00") == "[31m(bold red)x(/) [0, 1] ok"
+    assert len(clean("x" * 10_000)) == 300
+
+
+def test_the_pull_request_workflow_judges_with_the_base_branchs_harness():
+    workflow = (Path(__file__).parents[1] / ".github" / "workflows" / "generators.yml").read_text()
+    job = workflow[workflow.index("\n  generators:"):]
+    assert "pip install -e" not in job and "github.event.pull_request.base.sha" in job
+    assert "base/scripts/pr_generators.py" in job and "bubblewrap" in job

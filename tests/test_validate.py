@@ -1,3 +1,8 @@
+import re
+import shutil
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -40,3 +45,40 @@ def test_validate_command_fails_a_generator_that_ignores_its_seed(capsys):
     out, err = capsys.readouterr()
     assert "FAIL deterministic for a seed: two processes, seed 0: different samples; seed every random generator" in err
     assert "value range" in out  # the table shows the checks that passed before it
+
+
+def test_the_time_limit_bounds_the_whole_validation(tmp_path):
+    """Each draw sleeps 9 s: alone under the 15 s limit, but describe and two draws together are over it."""
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    shutil.copy(HOSTILE / "sleeps_under_timeout.py", folder)
+    started = time.monotonic()
+    checks = validate(folder / "sleeps_under_timeout.py", "fashion-mnist", n=4, limits=Limits(15, 2048))
+    assert time.monotonic() - started < 15 + 5
+    problem = first_problem(checks)
+    assert problem.name.startswith("draws 4 samples") and re.search(
+        r"timed out after [\d.]+ s|validation used up its time limit of 15 s", problem.detail)
+
+
+def test_validate_prints_child_text_without_escapes_or_markup(tmp_path, capsys):
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    shutil.copy(HOSTILE / "markup_message.py", folder)
+    status = main(["validate", str(folder / "markup_message.py"), "--suite", "fashion-mnist", "--samples", "4",
+                   "--timeout", "60"])
+    out, err = capsys.readouterr()
+    assert status == 1 and "\x1b" not in out + err and "\u202e" not in out + err
+    lines = [line for line in (out + err).splitlines() if "PASS" in line and "FAIL" in line]
+    assert err.count("\n") == 1 and err.startswith("FAIL draws 4 samples (first process): generator markup_message "
+                                                   "raised while sampling: ValueError:")
+    assert "(green)PASS(/green)" in err and lines
+
+
+def test_the_sampling_time_counts_a_late_import_marker():
+    from csbench.sandbox import ChildResult, SandboxedGenerator
+    from csbench.validate import sampling_seconds
+
+    gen = SandboxedGenerator("g", ("*",), False, "", Path("g.py"), {}, import_s=4.0)
+    honest = ChildResult({}, None, {}, sampling_s=2.0, peak_mib=0, wall_s=7.0, import_s=3.5)
+    late = ChildResult({}, None, {}, sampling_s=0.1, peak_mib=0, wall_s=7.0, import_s=6.0)
+    assert sampling_seconds(honest, gen) == 2.0 and sampling_seconds(late, gen) == pytest.approx(2.1)
