@@ -81,7 +81,7 @@ def main() -> None:
 def write_table(results: list[dict], path: Path) -> None:
     lines = ["# `graded` recipes with the authors' student (fashion-mnist)", "",
              "Student test accuracy per set and its ratio to the reference (the first 50,000 real training images); "
-             "one row per learning rate, mean over seeds (seeds in brackets). Written by scripts/graded_sweep.py.", ""]
+             "one row per learning rate, mean over seeds (n: how many). Written by scripts/graded_sweep.py.", ""]
     sets = list(dict.fromkeys(r["set"] for r in results))
     lines += ["| lr | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
     for lr in sorted({r["lr"] for r in results}, reverse=True):
