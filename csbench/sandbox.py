@@ -272,18 +272,21 @@ class _Channel:
         self.data, self.first_at, self.open, self.overflow = b"", None, True, False
 
     def read(self) -> None:
-        try:
-            chunk = os.read(self.fd, 1 << 16)
-        except BlockingIOError:
-            return
-        if not chunk:
-            self.open = False
-            return
-        self.first_at = self.first_at or time.monotonic()
-        self.data = (self.data + chunk)[-self.limit:] if self.tail else self.data + chunk
-        if not self.tail and len(self.data) > self.limit:  # the rest is never read: the writer gets EPIPE
-            self.data, self.overflow = self.data[: self.limit], True
-            self.close()
+        """What is there now, up to 1 MiB."""
+        for _ in range(16):
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return
+            if not chunk:
+                self.open = False
+                return
+            self.first_at = self.first_at or time.monotonic()
+            self.data = (self.data + chunk)[-self.limit:] if self.tail else self.data + chunk
+            if not self.tail and len(self.data) > self.limit:  # the rest is never read: the writer gets EPIPE
+                self.data, self.overflow = self.data[: self.limit], True
+                self.close()
+                return
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -358,23 +361,21 @@ class _Run:
 
 
 def _supervise(proc: subprocess.Popen, channels: dict[str, _Channel], limits: Limits, started: float,
-               import_limit_s: float, describing: bool) -> _Run:
+               import_limit_s: float) -> _Run:
     """Wait for the child with every deadline, reading its pipes and measuring its tree; then kill what is left
     and give its pipes DRAIN_S to close. Ctrl-C included, nothing of the child outlives this."""
-    stopped, peak = None, 0.0
+    stopped, peak, measured = None, 0.0, 0.0
     marker, pipes = channels["marker"], list(channels.values())
-    # a draw whose timeout is shorter than the import limit simply times out
-    import_deadline_s = import_limit_s if describing or import_limit_s < limits.timeout_s else math.inf
     try:
         while proc.poll() is None:
             now = time.monotonic()
-            if marker.first_at is None and now >= started + import_deadline_s:
+            if marker.first_at is None and now >= started + import_limit_s:
                 stopped = "import"
             elif now >= started + limits.timeout_s:
                 stopped = "timeout"
-            else:
+            elif now >= measured + POLL_S:
                 mib, tasks = _usage(proc.pid)
-                peak = max(peak, mib)
+                peak, measured = max(peak, mib), now
                 stopped = "memory" if mib > limits.memory_mib else "tasks" if tasks > limits.tasks else None
             if stopped:
                 break
@@ -549,9 +550,10 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
     file = folder / Path(file).name
     who = f"generator file {clean(file.name, 100)}"
     exe = bubblewrap()
-    import_limit_s = min(limits.import_timeout_s, limits.timeout_s)
+    # the import limit applies where it is the shorter one; else the child simply times out
+    import_limit_s = limits.import_timeout_s if limits.import_timeout_s < limits.timeout_s else math.inf
     if n is None:
-        limits = dataclasses.replace(limits, timeout_s=import_limit_s)
+        limits = dataclasses.replace(limits, timeout_s=min(limits.import_timeout_s, limits.timeout_s))
     file_mib = max(limits.scratch_mib, math.ceil((n or 0) * math.prod(ctx.shape if ctx else ()) * 4 / 2**20) + 1)
     devices = [*map(str, Path("/dev").glob("nvidia*"))]
     tmp = Path(tempfile.mkdtemp(prefix="csbench-sandbox-"))  # the harness's own: the child never writes here
@@ -591,12 +593,13 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
                                     start_new_session=True)
             while write_ends:
                 os.close(write_ends.pop())
-            run = _supervise(proc, channels, limits, started, import_limit_s, describing=n is None)
+            run = _supervise(proc, channels, limits, started, import_limit_s)
             if run.stopped:
                 raise GeneratorError(_stopped_message(who, run, limits, import_limit_s))
             meta, samples, labels = _result(run, channels, samples_file, labels_file, n, ctx, who, file_mib)
         sandbox = {**_report(channels["status"].data), "timeout_s": limits.timeout_s,
-                   "import_timeout_s": import_limit_s, "memory_mib_all_processes": limits.memory_mib,
+                   "import_timeout_s": min(import_limit_s, limits.timeout_s),
+                   "memory_mib_all_processes": limits.memory_mib,
                    "tasks": limits.tasks, **({"scratch_mib": limits.scratch_mib} if exe else {})}
         sampling_s = max(0.0, (run.result_s or run.wall_s) - run.import_s) if run.import_s is not None else None
         return ChildResult(meta, samples, sandbox, sampling_s, run.peak_mib, run.wall_s, run.import_s, labels)

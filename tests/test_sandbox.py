@@ -13,14 +13,22 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from csbench import sandbox
 from csbench.errors import GeneratorError
 from csbench.generators import SampleContext
-from csbench.sandbox import (Limits, SandboxedGenerator, clean, describe, generator_folder, installation, readable,
-                             run_child, sample)
+from csbench.sandbox import (
+    Limits,
+    SandboxedGenerator,
+    clean,
+    describe,
+    generator_folder,
+    installation,
+    readable,
+    run_child,
+    sample,
+)
 from csbench.sandbox_worker import SYSCALLS, landlock_abi
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -117,7 +125,8 @@ def test_secrets_network_and_results_are_out_of_reach(tmp_path, monkeypatch):
     # secret in the environment, TCP to the host, another record, the parent's environment
     assert child.samples.reshape(4, -1)[:, 0].tolist() == [0, 0 if tcp_blocked else 1, 0, 0]
     assert child.sandbox["landlock"] and child.sandbox["landlock_abi"] == landlock_abi()
-    assert child.sandbox["process"] and child.sandbox["rlimits"][:2] == ["RLIMIT_DATA=2048 MiB", "RLIMIT_FSIZE=1024 MiB"]
+    assert child.sandbox["process"]
+    assert child.sandbox["rlimits"][:2] == ["RLIMIT_DATA=2048 MiB", "RLIMIT_FSIZE=1024 MiB"]
 
 
 def test_folders_holding_a_protected_path_are_granted_without_it(tmp_path):
@@ -327,3 +336,31 @@ def test_the_pull_request_workflow_judges_with_the_base_branchs_harness():
     job = workflow[workflow.index("\n  generators:"):]
     assert "pip install -e" not in job and "github.event.pull_request.base.sha" in job
     assert "base/scripts/pr_generators.py" in job and "bubblewrap" in job
+
+
+def test_evaluate_all_goes_on_after_any_error_of_one_file(tmp_path, monkeypatch):
+    from csbench import sweep
+
+    folder = tmp_path / "generators"
+    folder.mkdir()
+    for name in ("a.py", "b.py"):
+        (folder / name).write_text("")
+
+    def describe(path, limits, protected):
+        if path.name == "a.py":
+            raise RecursionError("maximum recursion depth exceeded \x1b[31m[red]")
+        return SandboxedGenerator("b", ("other-suite",), False, "", path, {})
+
+    monkeypatch.setattr(sweep, "describe", describe)
+    outcomes = sweep.evaluate_all("fashion-mnist", folder, out_dir=tmp_path / "results", limits=FAST)
+    assert [(o.file.name, o.status, o.detail) for o in outcomes] == [
+        ("a.py", "failed", "unexpected RecursionError: maximum recursion depth exceeded [31m(red)"),
+        ("b.py", "unsupported", "")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the refusal is for a root harness")
+def test_root_without_a_user_namespace_is_refused_up_front():
+    from csbench.sandbox_worker import refusal
+
+    assert refusal({"user_namespace": True}) is None
+    assert refusal({"user_namespace": False}).startswith("the sandbox refuses to run a generator as root")

@@ -3,7 +3,6 @@ as its folder's targets.json says."""
 
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
