@@ -495,11 +495,21 @@ def _remove(folder: Path) -> None:
         pass
 
 
-def _command(tmp: Path, exe: str | None, file: Path, folder: Path, train: Path | None,
+def weight_files(ctx: SampleContext | None) -> dict[str, Path]:
+    """The verified weight files the harness fetched for a generator (`ctx.weights`, under the cache, which is
+    otherwise protected): each granted on its own, read-only, so each must be a regular file."""
+    weights = {str(name): Path(path) for name, path in (getattr(ctx, "weights", None) or {}).items()}
+    for name, path in weights.items():
+        if path.is_symlink() or not path.is_file():
+            raise GeneratorError(f"weight file {clean(name, 100)} is not a regular file at {clean(path)}")
+    return {name: path.resolve() for name, path in weights.items()}
+
+
+def _command(tmp: Path, exe: str | None, folder: Path, train: Path | None, weights: Sequence[Path],
              protected: Sequence[Path | str], devices: list[str], scratch_mib: int) -> tuple[list[str], dict, dict]:
     """The command that starts the worker, the request's paths and grants (as the child sees them), and its
     environment. Under bubblewrap the child sees fixed paths; in the fallback, the harness's own."""
-    grants = [*installation(), *readable([folder], protected)]
+    grants = [*installation(), *readable([folder], protected), *weights]
     if exe:
         request = {"lib": str(INSIDE / "lib"), "request": str(INSIDE / "request.json"),
                    "train": str(INSIDE / "train.npz") if train else None, "scratch": str(SCRATCH),
@@ -512,7 +522,7 @@ def _command(tmp: Path, exe: str | None, file: Path, folder: Path, train: Path |
         request = {"lib": str(tmp / "lib"), "request": str(tmp / "request.json"),
                    "train": str(train) if train else None, "scratch": str(tmp / "scratch"),
                    "read": readable([*SYSTEM_READ, *grants, PACKAGE_DIR, tmp / "lib", tmp / "request.json",
-                                     *([train] if train else [])], protected),
+                                     *([train] if train else [])], protected) + list(map(str, weights)),
                    "write": [str(tmp / "scratch")]}
         prefix = []
     env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
@@ -569,8 +579,9 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
         if ctx is not None and ctx.train is not None:
             train = tmp / "train.npz"
             _write_train(ctx.train, train)
-        command, paths, env = _command(tmp, exe, file, folder, train, [home(), data_root(), *protected], devices,
-                                       limits.scratch_mib)
+        weights = weight_files(ctx)
+        command, paths, env = _command(tmp, exe, folder, train, list(weights.values()),
+                                       [home(), data_root(), *protected], devices, limits.scratch_mib)
         with tempfile.TemporaryFile(dir=tmp) as samples_file, tempfile.TemporaryFile(dir=tmp) as labels_file:
             fds = [pipes[name][1] for name in ("status", "marker", "result")]
             fds += [samples_file.fileno(), labels_file.fileno()]
@@ -582,7 +593,8 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
                 "cpu_s": math.ceil(limits.timeout_s * (os.cpu_count() or 1)), "devices": [*DEVICES, *devices],
                 "bubblewrap": bool(exe), "harness_namespaces": _namespace_ids(), "passed_fds": fds,
                 **{f"{name}_fd": pipes[name][1] for name in ("status", "marker", "result")},
-                "samples_fd": samples_file.fileno(), "labels_fd": labels_file.fileno(), **paths,
+                "samples_fd": samples_file.fileno(), "labels_fd": labels_file.fileno(),
+                "weights": {name: str(path) for name, path in weights.items()}, **paths,
             }
             (tmp / "request.json").write_text(json.dumps(request))
             for channel in channels.values():

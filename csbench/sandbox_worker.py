@@ -299,8 +299,9 @@ def run(request: dict, applied: dict) -> dict:
                 train = Table(arrays["rows"], arrays["labels"])
             else:
                 train = Split(torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["labels"]))
+    weights = {"weights": {k: Path(v) for k, v in request["weights"].items()}} if request.get("weights") else {}
     ctx = SampleContext(suite=request["suite"], shape=tuple(request["shape"]), num_classes=request["num_classes"],
-                        directory=Path(request["file"]).parent, device=request["device"], train=train)
+                        directory=Path(request["file"]).parent, device=request["device"], train=train, **weights)
     try:
         out = gen.sample(request["n"], request["seed"], ctx)
     except BaseException as exc:

@@ -364,3 +364,16 @@ def test_root_without_a_user_namespace_is_refused_up_front():
 
     assert refusal({"user_namespace": True}) is None
     assert refusal({"user_namespace": False}).startswith("the sandbox refuses to run a generator as root")
+
+
+@pytest.mark.skipif("weights" not in SampleContext.__dataclass_fields__, reason="no declared weights in this csbench")
+def test_a_generator_reads_its_granted_weight_file_and_nothing_beside_it(tmp_path, mode, monkeypatch):
+    cache = tmp_path / "cache"
+    (cache / "weights" / "pin1").mkdir(parents=True)
+    (cache / "weights" / "pin1" / "w.bin").write_bytes(b"weights")
+    (cache / "weights" / "secret.txt").write_bytes(b"not granted")
+    monkeypatch.setattr(sandbox, "home", lambda: cache)
+    path = hostile_in(tmp_path / "gen", "reads_weights", {"neighbour": "secret.txt"})
+    ctx = SampleContext(suite="fashion-mnist", shape=SHAPE, num_classes=10, directory=path.parent,
+                        weights={"w.bin": cache / "weights" / "pin1" / "w.bin"})
+    assert run_child(path, FAST, n=4, ctx=ctx).samples.reshape(4, -1)[:2, 0].tolist() == [1, 0]
