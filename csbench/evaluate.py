@@ -29,7 +29,7 @@ from .errors import CsbenchError, GeneratorError
 from .features import FeatureSpace, from_teacher_pass
 from .generators import SampleContext, check_labels, check_samples, load_generator_file
 from .progress import stage
-from .quality import feature_spaces, sample_quality
+from .quality import copy_detection, feature_spaces, sample_quality
 from .results import as_stored, read_record, record_path, write_record
 from .sandbox import Limits, SandboxedGenerator, describe, sample_labelled
 from .sandbox import sample as sandboxed_sample
@@ -43,7 +43,7 @@ from .teacher import (
 )
 
 RECORD_SCHEMA = 2
-"""Version of the record layout: 2 adds per-class accuracies and CAS."""
+"""Version of the record layout: 2 adds per-class accuracies, CAS and the copy measures."""
 
 
 def protocol_key(suite: Suite, protocol: Protocol) -> str:
@@ -312,11 +312,17 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
         own = student_score(suite, protocol, drawn.samples, drawn.labels, mean, test, unit.seed, unit.device, timings,
                             label=f"{name} seed {unit.seed}, CAS", loss="cross-entropy")
         cas = {"accuracy": own.accuracy, "label_agreement": label_agreement(logits, drawn.labels)}
-    metrics = None
+    metrics = copying = None
     if unit.metrics:
+        splits = {"train": train, "test": test}
         with stage("sample-quality metrics (IS, FID, KID, precision/recall/density/coverage)"):
-            metrics = sample_quality(suite, spaces, drawn.samples, {"train": train, "test": test}, unit.device,
-                                     timings, {k: v for k, v in extracted.items() if v is not None})
+            metrics = sample_quality(suite, spaces, drawn.samples, splits, unit.device, timings,
+                                     {k: v for k, v in extracted.items() if v is not None})
+        with stage("copy detection (nearest training images, C_T)"):
+            teacher_pass = extracted.get("teacher")
+            copying = copy_detection(suite, spaces["teacher"], drawn.samples,
+                                     teacher_pass[0] if teacher_pass is not None else None, splits, unit.device,
+                                     timings)
     timings["total"] = time.perf_counter() - started
     return {
         "schema": RECORD_SCHEMA,
@@ -334,6 +340,7 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
                       "classes": list(suite.class_names)},
         "cas": cas,
         "metrics": metrics,
+        "copying": copying,
         "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
         "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "csbench_version": __version__,
@@ -376,6 +383,7 @@ def merge_seed_records(seed_records: Sequence[dict]) -> dict:
         "cas": {"scores": [r["cas"]["accuracy"] for r in seed_records],
                 "label_agreement": [r["cas"]["label_agreement"] for r in seed_records]} if has_cas else None,
         "metrics": first["metrics"],
+        "copying": first["copying"],
         "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
         "peak_memory_mib": max(r["peak_memory_mib"] for r in seed_records),
         **{k: first[k] for k in ("csbench_version", "torch_version", "device")},

@@ -67,7 +67,7 @@ def _cas(record: dict) -> tuple[float, float]:
 def _copies(record: dict) -> tuple[float, float, bool]:
     copying = record.get("copying") or {}
     teacher = copying.get("teacher", {})
-    return (float(teacher.get("copy_rate", float("nan"))), float(teacher.get("heldout_rate", float("nan"))),
+    return (float(teacher.get("copy_rate", float("nan"))), float(teacher.get("heldout_copy_rate", float("nan"))),
             bool(copying.get("flagged", False)))
 
 
@@ -168,7 +168,7 @@ def copies_table(frame: pd.DataFrame) -> str:
         cells = [f"`{r.generator}`", _fmt(r.cs), str(r.seeds)]
         for space in spaces:
             test = r.copying.get(space, {})
-            cells += [_fmt(test.get(k)) for k in ("copy_rate", "heldout_rate", "threshold", "ct")]
+            cells += [_fmt(test.get(k)) for k in ("copy_rate", "heldout_copy_rate", "threshold", "ct")]
         rows.append(cells)
     return _table(header, rows)
 

@@ -19,6 +19,15 @@ from .cache import atomic_path, home
 from .data import Split
 from .features import FeatureSpace, InceptionUnavailable, extract, inception_space, teacher_space
 from .metrics import class_statistics, frechet_distance, inception_score, kid, prdc, statistics
+from .metrics.copying import (
+    COPY_RATE_FACTOR,
+    COPY_RATE_MARGIN,
+    CT_LIMIT,
+    CopyReference,
+    copy_reference,
+    image_copy_measures,
+    is_copying,
+)
 from .suites import Suite
 
 PRDC_K = 5
@@ -129,3 +138,70 @@ def sample_quality(suite: Suite, spaces: dict[str, FeatureSpace | str], samples:
         out[name] = {**space_metrics(space, samples, reference, n, m, device, timings, (extracted or {}).get(name)),
                      "reference_split": suite.fid_reference_split}
     return out
+
+
+COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate exceeds max({COPY_RATE_FACTOR:g} × the "
+             f"held-out rate, the held-out rate + {COPY_RATE_MARGIN:g}) or C_T is below {CT_LIMIT:g}; copy rate: share "
+             "of samples nearer a training image than the 1st percentile of held-out (test) images are")
+
+
+def _features_path(suite: Suite, space: FeatureSpace, split_name: str, n: int) -> Path:
+    name = f"{space.name}-features-{split_name}-{space.network_sha256[:16]}-n{n}.npy"
+    return home() / "reference" / suite.name / name
+
+
+def split_features(suite: Suite, space: FeatureSpace, split_name: str, split: Split, device: str) -> np.ndarray:
+    """A whole real split's features in `space`, cached: the copy measures compare samples with every image."""
+    path = _features_path(suite, space, split_name, len(split))
+    if path.is_file():
+        try:
+            cached = np.load(path, allow_pickle=False)
+            if cached.shape[0] == len(split):
+                return cached
+        except (OSError, ValueError, EOFError):
+            pass  # a damaged cache file is recomputed and replaced
+    features, _ = extract(space, split.images, device, label=f"(real {split_name}, once)")
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, features)
+    return features
+
+
+def _copy_reference(path: Path, train, heldout) -> CopyReference:
+    """`copy_reference`, its sample-independent arrays cached in `path` (the training rows are the caller's)."""
+    fields = ("calibration", "evaluation", "heldout_distances", "heldout_cells", "centers")
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as cached:
+                return CopyReference(torch.as_tensor(train).reshape(len(train), -1),
+                                     **{k: cached[k] for k in fields})
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass
+    reference = copy_reference(train, heldout)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **{k: getattr(reference, k) for k in fields})
+    return reference
+
+
+def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sample_features: np.ndarray | None,
+                   splits: dict[str, Split], device: str, timings: dict) -> dict:
+    """The record's "copying" entry: copy rate and C_T of the first `suite.copy_samples` samples against the
+    training split, calibrated on the test split (which the generator never sees), in the teacher's space and
+    in pixel space, with the board's flag."""
+    t0 = time.perf_counter()
+    train, test = splits["train"], splits["test"]
+    n = min(suite.copy_samples, len(samples))
+    folder = home() / "reference" / suite.name
+    references = {
+        "teacher": _copy_reference(folder / f"copying-teacher-{space.network_sha256[:16]}-n{len(train)}.npz",
+                                   split_features(suite, space, "train", train, device),
+                                   split_features(suite, space, "test", test, device)),
+        "pixel": _copy_reference(folder / f"copying-pixel-n{len(train)}-{len(test)}.npz", train.images,
+                                 test.images),
+    }
+    timings["copying.reference"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if sample_features is None:
+        sample_features, _ = extract(space, samples[:n], device, label="(samples, clean)")
+    measures = image_copy_measures(samples[:n], sample_features[:n], references)
+    timings["copying.measures"] += time.perf_counter() - t0
+    return {**measures, "flagged": any(is_copying(m) for m in measures.values()), "rule": COPY_RULE}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .cache import Pin
 from .errors import CsbenchError
 
 TEACHER_DIR = Path(__file__).parent / "teachers"
@@ -30,13 +31,20 @@ class TeacherRecipe:
 
 @dataclass(frozen=True)
 class TeacherSpec:
-    """A teacher whose `sha256` is "" (and `test_accuracy` None) has not been trained and pinned yet."""
+    """The fixed teacher: a state dict committed under csbench/teachers/ (`format` "state-dict", trained by
+    `recipe`), or a published file downloaded from `url` into the cache and converted once (`format` names the
+    converter in csbench.cifar_teachers). Its pin is `sha256`, or `git_blob` for a file known only by its git
+    hash; a teacher with neither (and `test_accuracy` None) has not been trained and pinned yet.
+    `test_accuracy` is None where it could not be measured."""
 
     architecture: str
     checkpoint: str
     sha256: str
     test_accuracy: float | None
-    recipe: TeacherRecipe
+    recipe: TeacherRecipe | None = None
+    url: str = ""
+    git_blob: str = ""
+    format: str = "state-dict"
 
     @property
     def path(self) -> Path:
@@ -44,7 +52,16 @@ class TeacherSpec:
 
     @property
     def pinned(self) -> bool:
-        return bool(self.sha256)
+        return bool(self.sha256 or self.git_blob)
+
+    @property
+    def pin(self) -> Pin:
+        return Pin("sha256", self.sha256) if self.sha256 else Pin("git-blob", self.git_blob)
+
+    @property
+    def identity(self) -> str:
+        """The pinned digest: what cache keys and records name the teacher by."""
+        return self.pin.digest
 
 
 @dataclass(frozen=True)
@@ -82,7 +99,8 @@ class Suite:
     """`quality_samples` and `fid_reference_split`: how many samples IS and FID use, and which real split's
     statistics FID compares against (researchers' convention: 50,000 samples against the training split).
     `prdc_samples`: how many of them KID and precision/recall/density/coverage use, since the pairwise
-    distances cost N² (Naeem et al. use 10,000)."""
+    distances cost N² (Naeem et al. use 10,000); `copy_samples`: how many the copy measures use (their rates and
+    flags are those of 50,000 at a fifth of the cost, benchmarks/results/copying-fashion-mnist.md)."""
 
     name: str
     dataset: str
@@ -96,6 +114,7 @@ class Suite:
     quality_samples: int = 50_000
     fid_reference_split: str = "train"
     prdc_samples: int = 10_000
+    copy_samples: int = 10_000
     class_names: tuple[str, ...] = ()
 
     def protocol(self, name: str | None = None) -> Protocol:
@@ -177,9 +196,8 @@ register_suite(
 )
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-CIFAR10_RECIPE = TeacherRecipe(epochs=60, batch_size=128, max_lr=0.1, weight_decay=5e-4, optimizer="sgd",
-                               crop_padding=4, augmentation="random crop 32x32 (zero pad 4) + horizontal flip")
-
+AUTHORS_REPO = "https://github.com/RuishanLiu/GAN-TSC/raw/00647b244224dc2203bfbf197481d2a94d61b3a3"
+IDELBAYEV_REPO = "https://github.com/akamaster/pytorch_resnet_cifar10/raw/d5489e8995e81e91ce6b1d69dcc98ad579b0b153"
 
 register_suite(
     Suite(
@@ -187,30 +205,37 @@ register_suite(
         dataset="cifar10",
         image_shape=(3, 32, 32),
         num_classes=10,
-        teacher=TeacherSpec(architecture="nin", checkpoint="cifar10-nin.pt", sha256="", test_accuracy=None,
-                            recipe=CIFAR10_RECIPE),
+        teacher=TeacherSpec(
+            # the seed authors' NIN, known here only by its git blob id; its accuracy could not be measured here
+            architecture="nin", checkpoint="teacher.npy", sha256="",
+            git_blob="3042e011631112005ef64ccc9678b3bb53806f0b", test_accuracy=None,
+            url=f"{AUTHORS_REPO}/models/cifar10/teacher.npy", format="authors-nin-npy",
+        ),
         student="lenet",
         student_note=STUDENT_NOTE,
         protocols={"paper": PAPER_PROTOCOL, "graded": GRADED_PROTOCOL},
-        quality_samples=50_000,
-        fid_reference_split="train",
+        # the protocol of every CS in the seed paper, with the seed authors' own teacher
+        default_protocol="paper",
         class_names=CIFAR10_CLASSES,
     )
 )
 
 register_suite(
     Suite(
-        name="cifar10-resnet",
+        name="cifar10-resnet56",
         dataset="cifar10",
         image_shape=(3, 32, 32),
         num_classes=10,
-        teacher=TeacherSpec(architecture="resnet18", checkpoint="cifar10-resnet18.pt", sha256="",
-                            test_accuracy=None, recipe=replace(CIFAR10_RECIPE, epochs=40)),
+        teacher=TeacherSpec(
+            # Yerlan Idelbayev's ResNet-56 (BSD-2-Clause); test accuracy as published (93.26 % on 846 images here)
+            architecture="resnet56", checkpoint="resnet56-4bfd9763.th",
+            sha256="4bfd97631478d6b638d2764fd2baff3edb1d7d82252d54439343b6596b9b5367", test_accuracy=0.9339,
+            url=f"{IDELBAYEV_REPO}/pretrained_models/resnet56-4bfd9763.th", format="idelbayev-resnet",
+        ),
         student="lenet",
         student_note=STUDENT_NOTE,
-        protocols={"paper": PAPER_PROTOCOL, "graded": GRADED_PROTOCOL},
-        quality_samples=50_000,
-        fid_reference_split="train",
+        protocols={"graded": GRADED_PROTOCOL, "paper": PAPER_PROTOCOL},
+        default_protocol="graded",
         class_names=CIFAR10_CLASSES,
     )
 )

@@ -108,8 +108,10 @@ def test_records_carry_per_class_scores_and_cas_for_labelled_generators(tiny_sui
     assert len(raw) == 10 and five["per_class"]["classes"][0] == "T-shirt/top"
     assert max(raw[5:]) < 0.05 < min(ref[5:])  # the classes it never draws are the ones its student misses
     assert five["cas"]["label_agreement"][0] > 0.5 and 0 < five["cas"]["scores"][0] < 0.6
+    assert five["copying"]["flagged"] and five["copying"]["pixel"]["exact_copy_rate"] == 1.0  # training images
     noise = run(tiny_suite, tiny_data, tmp_path, "uniform_noise", seeds=[0])
     assert noise["cas"] is None
+    assert not noise["copying"]["flagged"] and noise["copying"]["teacher"]["copy_rate"] == 0.0
 
 
 def test_module_sampler_scores_a_network_held_in_memory(tiny_suite, tiny_data):

@@ -38,7 +38,7 @@ def per_class(raw_per_class):
 
 
 def copying(copy_rate, flagged):
-    test = {"copy_rate": copy_rate, "heldout_rate": 0.02, "threshold": 1.5, "ct": -4.0 if flagged else 0.3}
+    test = {"copy_rate": copy_rate, "heldout_copy_rate": 0.02, "threshold": 1.5, "ct": -4.0 if flagged else 0.3}
     return {"teacher": test, "pixel": {**test, "copy_rate": copy_rate / 2}, "flagged": flagged,
             "rule": "Flagged when the teacher-space copy rate exceeds five times the held-out rate."}
 

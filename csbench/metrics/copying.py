@@ -123,7 +123,12 @@ class CopyReference:
     evaluation: np.ndarray
     heldout_distances: np.ndarray
     heldout_cells: np.ndarray
-    kmeans: KMeans
+    centers: np.ndarray  # the k-means cells' centres; a row's cell is its nearest centre
+
+
+def cells_of(rows, centers: np.ndarray) -> np.ndarray:
+    """Each row's k-means cell (its nearest centre), as KMeans.predict assigns it."""
+    return nearest_neighbours(rows, centers)[1]
 
 
 def copy_reference(train, heldout, *, cells: int = 50, seed: int = 0,
@@ -140,10 +145,10 @@ def copy_reference(train, heldout, *, cells: int = 50, seed: int = 0,
     distances, _ = nearest_neighbours(h, t, max_bytes=max_bytes)
     order = np.random.default_rng(seed).permutation(len(h))
     half = len(h) // 2
-    kmeans = KMeans(n_clusters=cells, n_init=1, random_state=seed).fit(t.float().numpy())
+    centers = KMeans(n_clusters=cells, n_init=1, random_state=seed).fit(t.float().numpy()).cluster_centers_
     return CopyReference(train=t, calibration=distances[order[:half]], evaluation=distances[order[half:]],
-                         heldout_distances=distances, heldout_cells=kmeans.predict(h.float().numpy()),
-                         kmeans=kmeans)
+                         heldout_distances=distances, heldout_cells=cells_of(h, centers),
+                         centers=centers)
 
 
 def copy_measures_against(samples, reference: CopyReference, *, quantile: float = 0.01,
@@ -169,7 +174,7 @@ def copy_measures_against(samples, reference: CopyReference, *, quantile: float 
         "heldout_median_distance": heldout_median,
         "median_distance_ratio": median / heldout_median if heldout_median > 0 else None,
         **meehan_ct(reference.heldout_distances, reference.heldout_cells, distances,
-                    reference.kmeans.predict(s.float().numpy()), min_cell_samples=min_cell_samples),
+                    cells_of(s, reference.centers), min_cell_samples=min_cell_samples),
     }
 
 
