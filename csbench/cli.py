@@ -143,7 +143,7 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
     count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
     colour = {"evaluated": "green", "current": "cyan", "unsupported": "dim", "failed": "red"}
     outcomes = evaluate_all(
-        args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol,
+        args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol, only=args.only,
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
         limits=_limits(args), backend=_backend(args),
         teacher_path=args.teacher, data_root=args.data_dir, inception=args.inception,
@@ -247,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("evaluate-all", help="evaluate every generator file that declares the suite, "
                                 "skipping those whose record is current")
     sweep.add_argument("--generators", type=Path, default=Path("generators"), help="folder of generator files")
+    sweep.add_argument("--only", nargs="+", default=(), metavar="NAME", help="only these generators, in this order")
     _add_evaluation_options(sweep)
     sweep.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/, the "
                        "board's records)")

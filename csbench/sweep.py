@@ -20,14 +20,7 @@ from . import __version__
 from .backends import Failed, RayBackend, SlurmBackend
 from .cache import sha256_file
 from .errors import CsbenchError
-from .evaluate import (
-    Unit,
-    cs_summary,
-    evaluate,
-    evaluate_unit,
-    merge_seed_records,
-    unit_reference,
-)
+from .evaluate import Unit, cs_summary, evaluate, evaluate_unit, merge_seed_records, unit_reference
 from .progress import progress_bar
 from .results import as_stored, read_record, record_path, seed_record_path, write_record
 from .sandbox import Limits, SandboxedGenerator, clean, describe
@@ -57,7 +50,8 @@ def failure(exc: Exception) -> CsbenchError:
 
 def _same_inputs(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol) -> bool:
     """Same generator file, teacher and protocol, and made by this csbench version (bumped when results change)."""
-    return (record.get("csbench_version") == __version__ and record.get("generator", {}).get("sha256") == generator_sha256
+    return (record.get("csbench_version") == __version__
+            and record.get("generator", {}).get("sha256") == generator_sha256
             and record.get("teacher", {}).get("sha256") == suite.teacher.sha256
             and record.get("protocol") == as_stored(protocol.to_dict()))
 
@@ -79,9 +73,11 @@ def seed_is_current(record: dict, generator_sha256: str, suite: Suite, protocol:
 def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, out_dir: Path | str = "results",
                  protocol_name: str | None = None, seeds: Sequence[int] | None = None, samples: int | None = None,
                  on_outcome: Callable[[Outcome], None] = lambda outcome: None,
-                 backend: RayBackend | SlurmBackend | None = None, **evaluate_kwargs) -> list[Outcome]:
+                 backend: RayBackend | SlurmBackend | None = None, only: Sequence[str] = (),
+                 **evaluate_kwargs) -> list[Outcome]:
     """Evaluate each generator file of `generator_dir` that declares the suite, in this process or, with
-    `backend`, seed by seed on its workers; `evaluate_kwargs` are evaluate()'s (device, data_root, limits...)."""
+    `backend`, seed by seed on its workers; `only`: just the generators of these names, in this order (a re-run
+    of part of a board). `evaluate_kwargs` are evaluate()'s (device, data_root, limits...)."""
     suite = evaluate_kwargs.pop("suite", None) or get_suite(suite_name)
     protocol = suite.protocol(protocol_name)
     if samples is not None:
@@ -97,6 +93,14 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     for path, gen in described.items():
         if isinstance(gen, SandboxedGenerator):
             files_by_name[gen.name].append(str(path.relative_to(generator_dir)))
+    if only:
+        unknown = sorted(set(only) - set(files_by_name))
+        if unknown:
+            raise CsbenchError(f"no generator file under {generator_dir} registers {', '.join(unknown)}")
+        rank = {name: i for i, name in enumerate(only)}
+        described = dict(sorted(((p, g) for p, g in described.items()
+                                 if isinstance(g, SandboxedGenerator) and g.name in rank),
+                                key=lambda item: rank[item[1].name]))
     outcomes, remote = [], []
     for path, gen in described.items():
         try:
