@@ -1,8 +1,9 @@
-"""The two feature spaces of the sample-quality metrics: the suite's teacher, and pytorch-fid's InceptionV3.
+"""The two feature spaces of the sample-quality metrics: the suite's teacher, and the FID/IS InceptionV3.
 
 Each maps images in [0, 1] to (features, class probabilities). "teacher" works offline on every suite and
-knows the suite's classes; "inception" is the standard FID/IS network, whose numbers are comparable with
-published ones only at the same sample count, but whose weights must be on disk or downloadable.
+knows the suite's classes; "inception" is the standard FID/IS network (pytorch-fid's port of the 2015 TF
+graph), whose weights must be on disk or downloadable. Its numbers are comparable with published ones only
+at the same sample count and under the same input preprocessing, which the record names (`PREPROCESSING`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ from .teacher import INFERENCE_BATCH
 INCEPTION_URL = pytorch_fid.inception.FID_WEIGHTS_URL
 INCEPTION_FILE = INCEPTION_URL.rsplit("/", 1)[1]
 INCEPTION_SHA256_PREFIX = INCEPTION_FILE.rsplit("-", 1)[1].split(".")[0]  # torch hub names carry it
+INCEPTION_SIZE = 299
+
+# How images reach the network. The two disagree in the resize and in 8-bit rounding, and so in IS and FID.
+PREPROCESSING = {
+    "torch-fidelity": "pixels rounded to 8 bits, TF 1 bilinear resize, (x - 128) / 128, as torch-fidelity and the "
+                      "TF code of the IS and FID papers feed the network",
+    "pytorch-fid": "torch bilinear resize of the float pixels, 2x - 1, as pytorch-fid feeds the network",
+}
+DEFAULT_PREPROCESSING = "torch-fidelity"
 
 
 class InceptionUnavailable(CsbenchError):
@@ -37,7 +47,9 @@ class InceptionUnavailable(CsbenchError):
 @dataclass(frozen=True)
 class FeatureSpace:
     """`name` is the family written in records and tables; `suite_classes` says whether the network's
-    classes are the suite's, so that per-class shares mean something."""
+    classes are the suite's, so that per-class shares mean something; `preprocessing` is the key of
+    `PREPROCESSING` the network's inputs go through ("" for the teacher, which takes the suite's images as
+    they are)."""
 
     name: str
     description: str
@@ -45,6 +57,7 @@ class FeatureSpace:
     network: nn.Module
     batch_size: int
     suite_classes: bool
+    preprocessing: str = ""
 
 
 class TeacherFeatures(nn.Module):
@@ -59,22 +72,58 @@ class TeacherFeatures(nn.Module):
         return features, F.softmax(self.teacher.classifier(features), dim=1)
 
 
+def check_preprocessing(name: str) -> None:
+    if name not in PREPROCESSING:
+        raise CsbenchError(f"unknown Inception preprocessing {name!r}; known: {', '.join(PREPROCESSING)}")
+
+
+def resize_bilinear_tf1(x: torch.Tensor, size: int) -> torch.Tensor:
+    """TF 1's `resize_bilinear` without corner alignment: output pixel j reads input coordinate j * in / out
+    (no half-pixel offset, unlike torch's resize), interpolating towards the next pixel, the last one
+    repeated at the edge."""
+
+    def axis(n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        position = torch.arange(size, dtype=x.dtype, device=x.device) * torch.tensor(n / size, dtype=x.dtype)
+        low = position.long()
+        return low, (low + 1).clamp(max=n - 1), position - low.to(x.dtype)
+
+    (y0, y1, dy), (x0, x1, dx) = axis(x.shape[2]), axis(x.shape[3])
+    top, bottom = x[:, :, y0], x[:, :, y1]
+    top = top[..., x0] + (top[..., x1] - top[..., x0]) * dx
+    bottom = bottom[..., x0] + (bottom[..., x1] - bottom[..., x0]) * dx
+    return top + (bottom - top) * dy[:, None]
+
+
+def torch_fidelity_input(x: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] as torch-fidelity reads them: 8-bit pixels (rounded as torchvision's `save_image`
+    stores them), resized as TF 1 resizes, then (x - 128) / 128."""
+    pixels = x.mul(255).add(0.5).clamp(0, 255).floor()
+    return (resize_bilinear_tf1(pixels, INCEPTION_SIZE) - 128) / 128
+
+
 class InceptionFeatures(nn.Module):
-    """pytorch-fid's InceptionV3: pool3 features (inputs resized to 299x299 and scaled as pytorch-fid does,
-    grey images repeated to three channels) and, for IS, the softmax of the 1008-way fc layer without its
-    bias, as the original IS code and torch-fidelity compute it."""
+    """pytorch-fid's InceptionV3 (the TF 2015 graph's blocks): pool3 features and, for IS, the softmax of the
+    1008-way fc layer without its bias, as the original IS code and torch-fidelity compute it. Grey images are
+    repeated to three channels; `preprocessing` (a key of `PREPROCESSING`) says how they are resized and scaled.
+    Under "torch-fidelity" both outputs are torch-fidelity's; under "pytorch-fid", pytorch-fid's."""
 
     POOL3 = pytorch_fid.inception.InceptionV3.BLOCK_INDEX_BY_DIM[2048]
 
-    def __init__(self, state_dict: dict[str, torch.Tensor]):
+    def __init__(self, state_dict: dict[str, torch.Tensor], preprocessing: str = DEFAULT_PREPROCESSING):
         super().__init__()
+        check_preprocessing(preprocessing)
+        self.preprocessing = preprocessing
+        native = preprocessing == "pytorch-fid"
         # pytorch-fid's constructor always fetches its weights by URL; hand it the state dict found and
         # checked here instead, so that the network is built and strictly loaded by pytorch-fid's own code.
         with mock.patch.object(pytorch_fid.inception, "load_state_dict_from_url", lambda *a, **kw: state_dict):
-            self.inception = pytorch_fid.inception.InceptionV3([self.POOL3])
+            self.inception = pytorch_fid.inception.InceptionV3([self.POOL3], resize_input=native,
+                                                               normalize_input=native)
         self.register_buffer("fc_weight", state_dict["fc.weight"].float())
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.preprocessing == "torch-fidelity":
+            x = torch_fidelity_input(x)
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
         features = self.inception(x)[0].flatten(1)
@@ -84,8 +133,8 @@ class InceptionFeatures(nn.Module):
 def teacher_space(suite: Suite, teacher: nn.Module) -> FeatureSpace:
     width = [m for m in teacher.classifier.modules() if isinstance(m, nn.Linear)][-1].in_features
     return FeatureSpace("teacher", f"{suite.teacher.architecture} penultimate layer ({width}-d), softmax over "
-                        f"{suite.num_classes} suite classes", suite.teacher.sha256, TeacherFeatures(teacher), INFERENCE_BATCH,
-                        True)
+                        f"{suite.num_classes} suite classes", suite.teacher.sha256, TeacherFeatures(teacher),
+                        INFERENCE_BATCH, True)
 
 
 def default_inception_path() -> Path:
@@ -139,16 +188,20 @@ def load_inception_weights(path: Path | None = None) -> tuple[dict[str, torch.Te
     return state, digest
 
 
-def inception_space(path: Path | None = None) -> FeatureSpace:
+def inception_space(path: Path | None = None, preprocessing: str = DEFAULT_PREPROCESSING) -> FeatureSpace:
+    """`preprocessing`: a key of `PREPROCESSING`, named in the space's description and `preprocessing`;
+    checked before the weights are looked for."""
+    check_preprocessing(preprocessing)
     state, digest = load_inception_weights(path)
     try:
-        network = InceptionFeatures(state)
+        network = InceptionFeatures(state, preprocessing)
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())
         raise CsbenchError(f"Inception weights {path or default_inception_path()} do not fit pytorch-fid's "
                            f"InceptionV3: {detail[:300]}") from None
-    return FeatureSpace("inception", f"pytorch-fid InceptionV3 pool3 (2048-d), softmax over "
-                        f"{state['fc.weight'].shape[0]} ImageNet classes", digest, network.eval(), 50, False)
+    return FeatureSpace("inception", f"InceptionV3 pool3 (2048-d), softmax over {state['fc.weight'].shape[0]} "
+                        f"ImageNet classes; {preprocessing} preprocessing: {PREPROCESSING[preprocessing]}",
+                        digest, network.eval(), 50, False, preprocessing)
 
 
 def from_teacher_pass(features: torch.Tensor, logits: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from conftest import GENERATORS
 from pytorch_fid import inception as fid_inception
 
 from csbench import cli, features, suites
@@ -12,11 +13,18 @@ from csbench.cache import sha256_file
 from csbench.cli import main
 from csbench.data import load_split
 from csbench.errors import CsbenchError
-from csbench.features import default_inception_path, extract, inception_space, teacher_space
+from csbench.features import (
+    DEFAULT_PREPROCESSING,
+    PREPROCESSING,
+    default_inception_path,
+    extract,
+    inception_space,
+    resize_bilinear_tf1,
+    teacher_space,
+)
 from csbench.quality import feature_spaces, real_reference, reference_path, sample_quality
 from csbench.results import read_record
 from csbench.teacher import load_teacher
-from conftest import GENERATORS
 
 
 def random_fid_inception_state() -> dict:
@@ -79,8 +87,9 @@ def test_an_explicit_missing_or_foreign_file_is_an_error(tmp_path):
 
 
 def test_inception_space_from_a_weights_file_matches_pytorch_fid(weights_file, monkeypatch):
-    space = inception_space(weights_file)
+    space = inception_space(weights_file, preprocessing="pytorch-fid")
     assert space.name == "inception" and space.network_sha256 == sha256_file(weights_file)
+    assert space.preprocessing == "pytorch-fid" and PREPROCESSING["pytorch-fid"] in space.description
     grey = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     feats, probs = extract(space, grey)
     assert feats.shape == (2, 2048) and probs.shape == (2, 1008)
@@ -94,6 +103,44 @@ def test_inception_space_from_a_weights_file_matches_pytorch_fid(weights_file, m
         logits = expected @ state["fc.weight"].T
     assert np.allclose(feats, expected.numpy(), atol=1e-5)
     assert np.allclose(probs, torch.softmax(logits.double(), 1).numpy(), atol=1e-6)
+
+
+def test_inception_space_by_default_is_torch_fidelitys_extractor_on_saved_pngs(weights_file, tmp_path):
+    from PIL import Image
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    space = inception_space(weights_file)
+    assert DEFAULT_PREPROCESSING == "torch-fidelity" == space.preprocessing
+    assert "torch-fidelity preprocessing" in space.description
+    grey = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    grey[0, 0, 0, :3] = torch.tensor([0.0, 1.0, 0.5 / 255])  # the ends of the range and a rounding tie
+    feats, probs = extract(space, grey)
+    # torch-fidelity's own network on the same weights, fed as its users feed it: PNGs written by torchvision
+    theirs = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                         feature_extractor_weights_path=str(weights_file))
+    for i, image in enumerate(grey):
+        torchvision.utils.save_image(image, tmp_path / f"{i}.png")
+    pixels = torch.stack([torch.from_numpy(np.array(Image.open(tmp_path / f"{i}.png").convert("RGB"))).permute(2, 0, 1)
+                          for i in range(len(grey))])
+    with torch.no_grad():
+        expected, logits = theirs(pixels)
+    assert np.array_equal(feats, expected.numpy())
+    assert np.allclose(probs, torch.softmax(logits.double(), 1).numpy(), atol=1e-6)
+
+
+def test_tf1_resize_is_torch_fidelitys_and_differs_from_torchs():
+    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
+
+    x = torch.randint(0, 256, (2, 3, 28, 28), generator=torch.Generator().manual_seed(0)).float()
+    ours = resize_bilinear_tf1(x, 299)
+    assert torch.equal(ours, interpolate_bilinear_2d_like_tensorflow1x(x, size=(299, 299), align_corners=False))
+    torchs = torch.nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+    assert (ours - torchs).abs().max() > 1  # the half-pixel offset: TF 1 reads pixel j at j * in / out
+
+
+def test_an_unknown_preprocessing_is_refused_before_the_weights_are_looked_for(tmp_path):
+    with pytest.raises(CsbenchError, match="unknown Inception preprocessing 'tf2'; known: torch-fidelity, pytorch-fid"):
+        inception_space(tmp_path / "absent.pth", preprocessing="tf2")
 
 
 def test_teacher_metrics_rank_real_images_above_noise(tiny_suite, tiny_data):
@@ -146,13 +193,14 @@ def test_evaluation_without_inception_weights_records_and_prints_both_families(t
                             "class_entropy", "conditional_entropy", "class_shares", "mean_confidence"}
     assert list(inception) == ["unavailable"] and "--inception-weights" in inception["unavailable"]
     assert {"metrics.teacher.features", "metrics.teacher.fid"} <= set(record["timings_s"])
-    row = next(line for line in out.splitlines() if "teacher" in line and "200 (200)" in line)
-    assert f"{teacher['fid']:.4g}" in row and f"{teacher['coverage']:.4g}" in row
+    assert "teacher (N 200; 200)" in out
+    rows = {line.split()[1]: line for line in out.splitlines() if len(line.split()) > 2}
+    assert f"{teacher['fid']:.4g}" in rows["FID"] and f"{teacher['coverage']:.4g}" in rows["coverage"]
     assert "inception metrics unavailable: pytorch-fid's Inception weights are not at" in err
 
 
 def test_cli_fails_in_one_line_on_missing_explicit_weights(tmp_path, capsys):
     assert main(["evaluate", str(GENERATORS / "uniform_noise.py"), "--suite", "fashion-mnist", "--out",
                  str(tmp_path), "--inception-weights", str(tmp_path / "none.pth")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: Inception weights") and "none.pth not found" in err and "\n" not in err
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the plan line
+    assert error.startswith("error: Inception weights") and "none.pth not found" in error

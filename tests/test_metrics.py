@@ -10,7 +10,17 @@ from pytorch_fid.fid_score import calculate_frechet_distance
 from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 
-from csbench.metrics import class_statistics, fid, frechet_distance, inception_score, kid, prdc, statistics
+from csbench.metrics import (
+    class_statistics,
+    fid,
+    frechet_distance,
+    inception_score,
+    kid,
+    prdc,
+    precision_concentration,
+    precision_rests_on_few_balls,
+    statistics,
+)
 from csbench.metrics.fid import trace_sqrt_product
 from csbench.metrics.kid import mmd2_unbiased
 from csbench.metrics.prdc import distances, knn_radii
@@ -116,7 +126,8 @@ def test_inception_score_cuts_its_parts_as_the_original_code():
     theirs = isc_features_to_metric(torch.from_numpy(logits), splits=10, shuffle=False)
     ours = inception_score(probs, splits=10)
     assert ours == pytest.approx((theirs["inception_score_mean"], theirs["inception_score_std"]), rel=1e-10)
-    parts = [np.exp(np.mean([np.sum(q * np.log(q / part.mean(0))) for q in part])) for part in np.array_split(probs, 10)]
+    parts = [np.exp(np.mean([np.sum(q * np.log(q / part.mean(0))) for q in part]))
+             for part in np.array_split(probs, 10)]
     assert abs(ours[0] - np.mean(parts)) > 1e-4  # np.array_split's cut, which this replaced, gives another number
 
 
@@ -209,6 +220,21 @@ def test_prdc_of_copies_and_collapsed_copies_follows_the_rule_not_rounding(monke
     assert prdc(real, fake, chunk=16) == naeem_prdc.compute_prdc(real, fake, nearest_k=5)
     same = prdc(real, real.copy())  # every sample inside its own ball, except the copies, whose balls are empty
     assert same["precision"] == same["recall"] == same["coverage"] == 97 / 157
+
+
+def test_a_collapsed_cloud_in_an_outliers_ball_is_flagged_and_real_or_repeated_samples_are_not():
+    real = np.concatenate([gaussian(500, 8, seed=1), np.eye(8)[:1] * 30])  # one outlier, its ball ~27 wide
+    cloud = np.eye(8)[0] * 30 + np.eye(8)[1] * 15 + gaussian(500, 8, seed=2, scale=0.01)
+    out = prdc(real, cloud)
+    assert out["precision"] == 1.0 and out["coverage"] == 1 / 501  # all of it in the outlier's ball alone
+    assert precision_concentration(out["precision"], out["coverage"]) == pytest.approx(501)
+    assert precision_rests_on_few_balls(out["precision"], out["coverage"])
+    same = prdc(real, np.concatenate([gaussian(500, 8, seed=3), np.eye(8)[:1] * 30]))
+    assert precision_concentration(same["precision"], same["coverage"]) == pytest.approx(1.0, abs=0.15)
+    repeated = prdc(real, np.repeat(real[:50], 10, axis=0))  # 50 real images ten times over
+    assert repeated["precision"] == 1.0
+    assert not precision_rests_on_few_balls(repeated["precision"], repeated["coverage"])
+    assert np.isnan(precision_concentration(0.0, 0.0)) and not precision_rests_on_few_balls(0.0, 0.0)
 
 
 def test_prdc_needs_more_than_k_samples():

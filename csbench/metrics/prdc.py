@@ -4,12 +4,19 @@ Each real sample's ball reaches its k-th nearest real neighbour. Precision: shar
 some real ball (fidelity). Recall: share of real samples inside some fake sample's ball, built the same way
 among the fakes (diversity). Density: mean number of real balls holding a fake sample, over k (can exceed
 1). Coverage: share of real balls holding at least one fake sample.
+
+Precision counts a sample inside any ball, and the few real outliers have the largest balls: a set whose
+features collapse into one small cloud off the real data scores high precision if that cloud falls inside a
+handful of them (benchmarks/results/precision-noise.md). `precision_concentration` exposes that case.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+# Precise samples per covered real ball above which precision rests on a handful of balls, not on the data.
+CONCENTRATION_FLAG = 100.0
 
 
 def _as_tensor(x) -> torch.Tensor:
@@ -53,3 +60,15 @@ def prdc(real, fake, k: int = 5, chunk: int = 1024) -> dict[str, float]:
         "density": balls_per_fake.double().mean().item() / k,
         "coverage": real_covered.double().mean().item(),
     }
+
+
+def precision_concentration(precision: float, coverage: float) -> float:
+    """Precise samples per real ball holding any, at equal sample counts: about 1 for samples spread as the
+    real data are, higher for repeated or partly collapsed sets, and far higher where a collapsed set sits
+    inside the few large balls of real outliers. NaN where no sample is precise."""
+    return precision / coverage if coverage > 0 else float("nan")
+
+
+def precision_rests_on_few_balls(precision: float, coverage: float) -> bool:
+    """The flag for a precision that says where a collapsed set landed, not how good its samples are."""
+    return precision_concentration(precision, coverage) > CONCENTRATION_FLAG
