@@ -156,8 +156,6 @@ def _too_wide(folder: Path) -> str | None:
         return "is the file system's root or the home folder"
     if (folder / ".git").exists():
         return "holds .git (a repository's root)"
-    if PACKAGE_DIR.is_relative_to(folder):
-        return "holds the csbench package"
     return None
 
 
@@ -191,7 +189,10 @@ def generator_folder(file: Path | str) -> Path:
     if not stat.S_ISREG(mode):
         raise GeneratorError(f"generator file {name} is not a regular file")
     folder = path.parent.resolve()
-    if problem := _too_wide(folder):
+    problem = _too_wide(folder)
+    if problem is None and PACKAGE_DIR.is_relative_to(folder):
+        problem = "holds the csbench package"
+    if problem:
         raise GeneratorError(f"generator file {name} is in a folder that {problem}; the sandbox grants a "
                              "generator its folder, so put it in a folder of its own (under generators/)")
     return folder

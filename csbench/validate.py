@@ -96,9 +96,10 @@ def sample_checks(images: np.ndarray, n: int, shape: tuple[int, ...],
 
 
 def sampling_seconds(child: ChildResult, gen: SandboxedGenerator) -> float:
-    """The harness's wall clock from the child's "imported" marker to its result. A marker later than the whole
-    describing child took counts the difference as sampling: a generator cannot hide its work by delaying it."""
-    late = max(0.0, (child.import_s or 0.0) - (gen.import_s or child.import_s or 0.0))
+    """The harness's wall clock from the child's "imported" marker to its result. A marker later than twice what
+    the whole describing child took (slack for a busy machine) counts the difference as sampling: a generator
+    cannot hide its work by delaying the marker."""
+    late = max(0.0, (child.import_s or 0.0) - 2 * (gen.import_s or child.import_s or 0.0))
     return (child.sampling_s if child.sampling_s is not None else child.wall_s) + late
 
 

@@ -212,6 +212,7 @@ def test_hole_3_the_harness_sys_path_grants_nothing(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(private))
     monkeypatch.chdir(private)
     assert not any(path.is_relative_to(private) for path in installation())
+    assert any((path / "numpy").is_dir() for path in installation())  # site-packages, even where csbench lies
     assert first_pixels(hostile_in(tmp_path / "gen", "reads_sys_path", {"secret": str(private / "id_rsa")}))[0] == 0
 
 

@@ -29,7 +29,8 @@ def test_sample_checks_name_the_broken_rule(images, failed, detail):
 
 
 def test_a_good_generator_passes_every_check():
-    checks = validate(GENERATORS / "uniform_noise.py", "fashion-mnist", n=32, limits=Limits(60, 2048))
+    # the timeout CI gives validate: time per sample is the harness's wall clock, worker overhead included
+    checks = validate(GENERATORS / "uniform_noise.py", "fashion-mnist", n=32, limits=Limits(600, 2048))
     assert [c.name for c in checks] == [
         "imports and registers one generator", "sandbox (this machine)", "declares the suite", "draws 32 samples",
         "requested count", "shape",
@@ -79,5 +80,5 @@ def test_the_sampling_time_counts_a_late_import_marker():
 
     gen = SandboxedGenerator("g", ("*",), False, "", Path("g.py"), {}, import_s=4.0)
     honest = ChildResult({}, None, {}, sampling_s=2.0, peak_mib=0, wall_s=7.0, import_s=3.5)
-    late = ChildResult({}, None, {}, sampling_s=0.1, peak_mib=0, wall_s=7.0, import_s=6.0)
-    assert sampling_seconds(honest, gen) == 2.0 and sampling_seconds(late, gen) == pytest.approx(2.1)
+    late = ChildResult({}, None, {}, sampling_s=0.1, peak_mib=0, wall_s=10.0, import_s=9.0)
+    assert sampling_seconds(honest, gen) == 2.0 and sampling_seconds(late, gen) == pytest.approx(1.1)
