@@ -13,6 +13,7 @@ from rich.table import Table
 from . import __version__
 from .cache import home
 from .errors import CsbenchError
+from .features import DEFAULT_PREPROCESSING, PREPROCESSING
 from .progress import console
 from .suites import SUITES, get_suite
 from .tabular.cli import add_commands as add_tabular_commands
@@ -46,7 +47,7 @@ def _cmd_suites(args: argparse.Namespace) -> None:
 def _limits(args: argparse.Namespace):
     from .sandbox import Limits
 
-    return Limits(timeout_s=args.timeout, memory_mib=args.memory_mib)
+    return Limits(timeout_s=args.timeout, memory_mib=args.memory_mib, import_timeout_s=args.import_timeout)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -78,6 +79,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,
                       limits=_limits(args), device=args.device, out_dir=out, teacher_path=args.teacher,
                       data_root=args.data_dir, inception=args.inception, inception_weights=args.inception_weights,
+                      inception_preprocessing=args.inception_preprocessing,
                       replace=args.replace, in_process=args.in_process, preview=args.preview,
                       announce=lambda line: console.print(line, highlight=False, soft_wrap=True))
     table = Table(title=f"{record['generator']['name']} on {record['suite']} ({record['protocol']['name']} protocol)")
@@ -147,7 +149,7 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
         limits=_limits(args), backend=_backend(args),
         teacher_path=args.teacher, data_root=args.data_dir, inception=args.inception,
-        inception_weights=args.inception_weights,
+        inception_weights=args.inception_weights, inception_preprocessing=args.inception_preprocessing,
         on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {escape(o.detail)}",
                                            highlight=False, soft_wrap=True),
     )
@@ -202,6 +204,10 @@ def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
                         help=f"wall-clock limit per generator process (default {Limits.timeout_s:g})")
     parser.add_argument("--memory-mib", type=_positive_int, default=Limits.memory_mib, metavar="MIB",
                         help=f"data memory limit per generator process (default {Limits.memory_mib})")
+    default_import = Limits().import_timeout_s
+    parser.add_argument("--import-timeout", type=float, default=default_import, metavar="SECONDS",
+                        help=f"limit for importing and describing a generator file (default {default_import:g}, or "
+                        "$CSBENCH_IMPORT_TIMEOUT)")
 
 
 def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
@@ -217,6 +223,9 @@ def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     _add_sandbox_options(parser)
     parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pytorch-fid's Inception weights "
                         "(default: torch hub's cache, downloaded there when missing)")
+    parser.add_argument("--inception-preprocessing", choices=sorted(PREPROCESSING), default=DEFAULT_PREPROCESSING,
+                        help="how images reach Inception: torch-fidelity's (8-bit rounding, TF 1 resize, as the "
+                        "TF-era IS/FID papers) or pytorch-fid's (default %(default)s); named in the record")
     parser.add_argument("--inception", action=argparse.BooleanOptionalAction, default=None,
                         help="compute the Inception-space metrics (default: on a GPU or with --inception-weights; "
                         "the teacher-space ones are always computed)")

@@ -26,7 +26,7 @@ from .cache import atomic_path, home, sha256_file
 from .compression import pixel_mean, student_inputs, train_student
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
-from .features import FeatureSpace, from_teacher_pass
+from .features import DEFAULT_PREPROCESSING, FeatureSpace, from_teacher_pass
 from .generators import SampleContext, check_labels, check_samples, load_generator_file
 from .progress import stage
 from .quality import copy_detection, feature_spaces, sample_quality
@@ -208,6 +208,7 @@ class Unit:
     limits: Limits = Limits()
     inception: bool | None = None
     inception_weights: Path | None = None
+    inception_preprocessing: str = DEFAULT_PREPROCESSING
     protected: tuple[Path, ...] = ()
     reference: StudentScore | None = None
 
@@ -286,8 +287,8 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
     suite, protocol = unit.suite, unit.protocol
     with stage(f"{suite.name}: loading the teacher and the data"):
         teacher = load_teacher(suite, unit.teacher_path, unit.device)
-        spaces = (feature_spaces(suite, teacher, unit.inception, unit.inception_weights, unit.device)
-                  if unit.metrics else {})
+        spaces = (feature_spaces(suite, teacher, unit.inception, unit.inception_weights, unit.device,
+                                 unit.inception_preprocessing) if unit.metrics else {})
         train = load_split(suite.dataset, "train", unit.data_root)
         test = load_split(suite.dataset, "test", unit.data_root)
     with stage(f"seed {unit.seed}: drawing {unit.protocol.samples:,} samples"):
@@ -427,7 +428,8 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
              out_dir: Path | str = "results", teacher_path: Path | None = None,
              data_root: Path | None = None, protocol: Protocol | None = None, suite: Suite | None = None,
              limits: Limits = Limits(), inception: bool | None = None, inception_weights: Path | None = None,
-             replace: bool = False, in_process: bool = False, preview: bool = False,
+             inception_preprocessing: str = DEFAULT_PREPROCESSING, replace: bool = False, in_process: bool = False,
+             preview: bool = False,
              announce: Callable[[str], None] = lambda line: None) -> dict:
     """Score a generator file on a suite and write its record; returns the record.
 
@@ -459,7 +461,8 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     announce(plan(suite, protocol, seeds, device))
     units = [Unit(Path(generator_file), suite, protocol, seed, metrics=i == 0, device=device,
                   teacher_path=teacher_path, data_root=data_root, limits=limits, inception=inception,
-                  inception_weights=inception_weights, protected=(Path(out_dir),))
+                  inception_weights=inception_weights, inception_preprocessing=inception_preprocessing,
+                  protected=(Path(out_dir),))
              for i, seed in enumerate(seeds)]
     record = merge_seed_records([evaluate_unit(u, draw) for u in units])
     write_record(path, record)

@@ -6,6 +6,7 @@ reference split, network and sample count, and cached under `<home>/reference/<s
 
 from __future__ import annotations
 
+import math
 import time
 import zipfile
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from torch import nn
 
 from .cache import atomic_path, home
 from .data import Split
-from .features import FeatureSpace, InceptionUnavailable, extract, inception_space, teacher_space
+from .features import DEFAULT_PREPROCESSING, FeatureSpace, InceptionUnavailable, extract, inception_space, teacher_space
 from .metrics import class_statistics, frechet_distance, inception_score, kid, prdc, statistics
 from .metrics.copying import (
     COPY_RATE_FACTOR,
@@ -43,7 +44,9 @@ class Reference:
 
 
 def reference_path(suite: Suite, space: FeatureSpace, split: str, n: int, m: int) -> Path:
-    return home() / "reference" / suite.name / f"{space.name}-{split}-{space.network_sha256[:16]}-n{n}-m{m}.npz"
+    """Keyed by everything the features depend on: network, input preprocessing, split and counts."""
+    family = f"{space.name}-{space.preprocessing}" if space.preprocessing else space.name
+    return home() / "reference" / suite.name / f"{family}-{split}-{space.network_sha256[:16]}-n{n}-m{m}.npz"
 
 
 def real_reference(suite: Suite, space: FeatureSpace, split_name: str, split: Split, n: int, m: int,
@@ -90,12 +93,15 @@ def space_metrics(space: FeatureSpace, samples: torch.Tensor, reference: Referen
                           ("prdc", t5 - t4)):
         timings[f"{key}.{name}"] += seconds
     return {"features": space.description, "network_sha256": space.network_sha256, "n": n, "n_pairwise": m,
-            "is": is_mean, "is_std": is_std, **classes, "fid": fid, "kid": kid_mean, "kid_std": kid_std,
+            **({"preprocessing": space.preprocessing} if space.preprocessing else {}),
+            "is": is_mean, "is_std": is_std, **classes, "fid": fid, "kid": kid_mean,
+            "kid_std": None if math.isnan(kid_std) else kid_std,  # no spread from a single full-set estimate
             **manifold, "k": PRDC_K}
 
 
 def feature_spaces(suite: Suite, teacher: nn.Module, inception: bool | None = None,
-                   inception_weights: Path | None = None, device: str = "cpu") -> dict[str, FeatureSpace | str]:
+                   inception_weights: Path | None = None, device: str = "cpu",
+                   inception_preprocessing: str = DEFAULT_PREPROCESSING) -> dict[str, FeatureSpace | str]:
     """Both families; where Inception cannot be had, the one-line reason stands in its place.
 
     `inception=None` computes Inception on a GPU, or where weights are passed explicitly: on the CPU its
@@ -111,7 +117,7 @@ def feature_spaces(suite: Suite, teacher: nn.Module, inception: bool | None = No
         spaces["inception"] = "not asked for (--no-inception)"
         return spaces
     try:
-        spaces["inception"] = inception_space(inception_weights)
+        spaces["inception"] = inception_space(inception_weights, inception_preprocessing)
     except InceptionUnavailable as exc:
         spaces["inception"] = str(exc)
     return spaces
