@@ -1,13 +1,20 @@
-"""One cache folder for everything csbench downloads or computes, and safe writes into it."""
+"""One cache folder for everything csbench downloads or computes, safe writes into it, and pinned downloads."""
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
+import re
 import tempfile
+import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+from .errors import ChecksumMismatch, CsbenchError
+from .progress import progress_bar
 
 
 def home() -> Path:
@@ -61,3 +68,84 @@ def _umask() -> int:
 def atomic_write_text(path: Path | str, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+PIN_FORMS = {"sha256": re.compile(r"[0-9a-f]{64}"), "git-blob": re.compile(r"[0-9a-f]{40}")}
+
+MAX_DOWNLOAD_BYTES = 1 << 30
+"""No pinned file is this large: a server that sends more is cut off before it fills the disk."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What a file must hash to: its sha256, or, for a file known only from a git repository, its git blob id
+    (sha1 of b"blob <size>\\0" + content), which is what `git hash-object` prints."""
+
+    kind: str
+    digest: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Pin":
+        """`sha256:<64 hex>` or `git-blob:<40 hex>`."""
+        kind, _, digest = str(text).partition(":")
+        if kind not in PIN_FORMS or not PIN_FORMS[kind].fullmatch(digest):
+            raise CsbenchError(f"pin {str(text)[:80]!r} is not sha256:<64 hex digits> or git-blob:<40 hex digits>")
+        return cls(kind, digest)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.digest}"
+
+    def of(self, path: Path | str) -> str:
+        """`path`'s digest of this pin's kind."""
+        return sha256_file(path) if self.kind == "sha256" else git_blob_id(path)
+
+    def check(self, path: Path | str, what: str, expected: str = "the pinned one") -> None:
+        """Raise one line unless `path` hashes to this pin: nothing may parse a file before this passes."""
+        found = self.of(path)
+        if found != self.digest:
+            raise ChecksumMismatch(f"{what} has {self.kind} {found[:12]}..., expected {self.digest[:12]}...: "
+                                   f"the file is corrupt or not {expected}")
+
+
+def git_blob_id(path: Path | str) -> str:
+    """The id git gives the file's content: sha1 over a `blob <size>\\0` header and the bytes."""
+    digest = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_pinned(url: str, pin: Pin, dest: Path | str, what: str, offline_hint: str,
+                 max_bytes: int = MAX_DOWNLOAD_BYTES) -> Path:
+    """`dest`, downloaded from `url` unless a copy that matches `pin` is already there.
+
+    The download goes to a temporary file that is checked against the pin before it is renamed onto `dest`, so
+    `dest` only ever holds a verified file. `offline_hint` ends the one-line error when the download fails.
+    """
+    dest = Path(dest)
+    if dest.is_file() and pin.of(dest) == pin.digest:
+        return dest
+    with atomic_path(dest) as tmp:
+        try:
+            _download(url, tmp, f"downloading {dest.name}", max_bytes)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise CsbenchError(f"{what} is not in {dest.parent} and could not be downloaded from {url} "
+                               f"({type(exc).__name__}: {' '.join(str(reason).split())}); {offline_hint}") from None
+        pin.check(tmp, f"{what} downloaded from {url}")
+    return dest
+
+
+def _download(url: str, out: Path, label: str, max_bytes: int) -> None:
+    """Stream `url` into `out` with a progress bar; refuse more than `max_bytes`."""
+    with urllib.request.urlopen(url, timeout=60) as response, open(out, "wb") as f, progress_bar() as bar:
+        size = response.headers.get("Content-Length")
+        task = bar.add_task(label, total=int(size) if size and size.isdigit() else None)
+        written = 0
+        for block in iter(lambda: response.read(1 << 16), b""):
+            written += len(block)
+            if written > max_bytes:
+                raise ValueError(f"the server sent more than {max_bytes:,} bytes")
+            f.write(block)
+            bar.advance(task, len(block))

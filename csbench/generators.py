@@ -4,21 +4,28 @@ A generator file is imported by path; the decorator puts a `Generator` record in
 Its sampling function is called as `sample(n, seed, ctx)` and returns `n` samples (a float
 tensor or array in [0, 1] of shape (n, *ctx.shape)), optionally with its own labels as a second
 value, which the score ignores: the teacher labels everything.
+
+Weight files too large for a pull request, or published elsewhere, are declared by URL and pin
+(`weights=`): the harness downloads and verifies them (`fetch_generator_weights`) before the
+sandbox, which has no network, runs the file; `ctx.weights` says where each one is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import sys
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 
-from .errors import GeneratorError
+from .cache import Pin, fetch_pinned, home
+from .errors import CsbenchError, GeneratorError
 
 GENERATORS: dict[str, "Generator"] = {}
 
@@ -33,6 +40,57 @@ class SampleContext:
     directory: Path
     device: str = "cpu"
     train: Any = None  # the training split, only for generators declaring needs_train_data
+    weights: Mapping[str, Path] = field(default_factory=dict)  # declared weight file name -> verified local copy
+
+
+WEIGHT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+WEIGHT_SCHEMES = ("https", "http")
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """A weight file a generator declares: fetched from `url` by the harness, usable only if it matches `pin`."""
+
+    name: str
+    url: str
+    pin: Pin
+
+    def folder(self) -> Path:
+        """Where the verified copy lives, one folder per pin: the sandbox may read it and nothing beside it."""
+        return home() / "weights" / self.pin.digest
+
+    def to_json(self) -> list[str]:
+        return [self.name, self.url, str(self.pin)]
+
+
+def parse_weights(declared: Any, who: str) -> tuple[WeightFile, ...]:
+    """Weight declarations as `{name: (url, pin)}` (a decorator) or `[[name, url, pin], ...]` (a child's JSON
+    report, which is untrusted), checked: a plain file name, an http(s) URL, a well-formed pin."""
+    try:
+        entries = [(name, *rest) for name, rest in declared.items()] if isinstance(declared, Mapping) else declared
+        files = []
+        for name, url, pin in entries:
+            if not (isinstance(name, str) and WEIGHT_NAME.fullmatch(name)):
+                raise CsbenchError(f"weight file name {str(name)[:80]!r} is not a plain file name")
+            if not (isinstance(url, str) and urllib.parse.urlsplit(url).scheme in WEIGHT_SCHEMES):
+                raise CsbenchError(f"weight file {name} has URL {str(url)[:120]!r}; an http(s) URL is needed")
+            files.append(WeightFile(name, url, Pin.parse(pin)))
+    except CsbenchError as exc:
+        raise GeneratorError(f"{who} declares bad weights: {exc}") from None
+    except (TypeError, ValueError):
+        raise GeneratorError(f"{who} declares weights that are not {{file name: (url, pin)}}") from None
+    if len({f.name for f in files}) != len(files):
+        raise GeneratorError(f"{who} declares the same weight file name twice")
+    return tuple(files)
+
+
+def fetch_generator_weights(gen: "Generator") -> dict[str, Path]:
+    """Download (where not cached) and verify every weight file `gen` declares; return name -> local path.
+
+    For the harness, before sampling: the sandbox has no network, and reads only these folders."""
+    hint = "download it where you have internet access and put it in that folder, where its pin is checked"
+    return {w.name: fetch_pinned(w.url, w.pin, w.folder() / w.name, f"weight file {w.name} of generator {gen.name}",
+                                 hint) for w in gen.weights}
 
 
 @dataclass(frozen=True)
@@ -43,20 +101,25 @@ class Generator:
     needs_train_data: bool = False
     description: str = ""
     path: Path | None = field(default=None, compare=False)
+    weights: tuple[WeightFile, ...] = ()
 
     def supports(self, suite: str) -> bool:
         return "*" in self.suites or suite in self.suites
 
 
 def generator(name: str, suites: list[str] | tuple[str, ...], needs_train_data: bool = False,
-              description: str = ""):
-    """Register the decorated `sample(n, seed, ctx)` function as generator `name`."""
+              description: str = "", weights: Mapping[str, tuple[str, str]] | None = None):
+    """Register the decorated `sample(n, seed, ctx)` function as generator `name`.
+
+    `weights`: `{file name: (url, pin)}`, pin `sha256:<hex>` or `git-blob:<hex>`; the sampler finds each verified
+    file at `ctx.weights[file name]`."""
+    files = parse_weights(weights or {}, f"generator {name}")
 
     def register(sample):
         if name in GENERATORS and GENERATORS[name].sample is not sample:
             raise GeneratorError(f"generator name {name!r} is already registered")
         GENERATORS[name] = Generator(name, tuple(suites), sample, needs_train_data,
-                                     description or (sample.__doc__ or "").strip().split("\n")[0])
+                                     description or (sample.__doc__ or "").strip().split("\n")[0], weights=files)
         return sample
 
     return register

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import OrderedDict
 from typing import Callable
 
 import torch
@@ -95,58 +97,133 @@ def lenet(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
     return AuthorsLeNet(in_channels, image_size, num_classes)
 
 
-def _mlpconv(cin: int, widths: tuple[int, ...], kernel: int) -> list[nn.Module]:
-    """One Network-in-Network block: a spatial convolution, then 1x1 convolutions (the "micro MLP")."""
-    layers = _conv_bn(cin, widths[0], kernel)
-    for a, b in zip(widths, widths[1:]):
-        layers += _conv_bn(a, b, 1)
-    return layers
+class PixelMeanInput(nn.Module):
+    """Images in [0, 1] as the authors' networks see them: raw 0–255 values minus the per-pixel training mean
+    (computed in float64 and fed as float32, as `np.float32(x) - mean` reaches a TF float32 placeholder).
+
+    The mean is a property of the data, not of the weights: it is not in the state dict, and the suite sets it
+    from the training split when it loads the teacher (a forward pass without it fails)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", None, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mean is None:
+            raise RuntimeError("the per-pixel training mean of this network's input was never set")
+        return (x.double() * 255 - self.mean).float()
 
 
-@architecture("nin")
-def nin(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
-    """Network in Network (Lin et al. 2014) as in their CIFAR-10 model, with batch norm after every convolution.
+class FlattenHWC(nn.Module):
+    """TF's flatten: channels vary fastest, so a dense layer's weights from TF apply unpermuted."""
 
-    The original ends in a 1x1 convolution to class maps and global average pooling; a linear layer after
-    the pooling computes the same thing and exposes the 192-d pooled features for teacher-space metrics.
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+NIN_CONVS = ("conv1", "cccp1", "cccp2", "conv2", "cccp3", "cccp4", "conv3", "cccp5")
+
+
+class AuthorsNIN(FeatureClassifier):
+    """The seed authors' CIFAR-10 teacher, `nin` in RuishanLiu/GAN-TSC `functions/cifar10/net.py`, in PyTorch.
+
+    Three blocks of a spatial convolution and 1x1 convolutions (each with ReLU; TF "SAME" padding, stride 1),
+    a max-pool then an average pool (3x3, stride 2, TF "SAME"), each followed by dropout 0.5, then ip1 + ReLU
+    (the features) and ip2 (the logits). On an even input TF's "SAME" pool pads 0 rows/columns at the top/left
+    and 1 at the bottom/right, ignoring the padding (-inf for max, excluded from the average's divisor):
+    exactly what `ceil_mode=True` without padding computes. `channels` = input channels then each
+    convolution's outputs, `kernels` = each convolution's size: both come from the published file.
     """
-    features = nn.Sequential(
-        *_mlpconv(in_channels, (192, 160, 96), 5),
-        nn.MaxPool2d(3, stride=2, padding=1),
-        nn.Dropout(0.5),
-        *_mlpconv(96, (192, 192, 192), 5),
-        nn.AvgPool2d(3, stride=2, padding=1),
-        nn.Dropout(0.5),
-        *_mlpconv(192, (192, 192), 3),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-    )
-    return FeatureClassifier(features, nn.Linear(192, num_classes))
+
+    def __init__(self, channels: tuple[int, ...], kernels: tuple[int, ...], hidden: int, num_classes: int,
+                 image_size: int = 32):
+        layers: dict[str, nn.Module] = {"input": PixelMeanInput()}
+        for name, cin, cout, k in zip(NIN_CONVS, channels, channels[1:], kernels):
+            layers[name] = nn.Conv2d(cin, cout, k, padding=k // 2)
+            layers[f"{name}_relu"] = nn.ReLU()
+            if name == "cccp2":
+                layers |= {"pool1": nn.MaxPool2d(3, 2, ceil_mode=True), "drop1": nn.Dropout(0.5)}
+            if name == "cccp4":
+                layers |= {"pool2": nn.AvgPool2d(3, 2, ceil_mode=True), "drop2": nn.Dropout(0.5)}
+        side = -(-image_size // 4)
+        layers |= {"flatten": FlattenHWC(), "ip1": nn.Linear(side * side * channels[-1], hidden), "ip1_relu": nn.ReLU()}
+        super().__init__(nn.Sequential(OrderedDict(layers)), nn.Linear(hidden, num_classes))
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, torch.Tensor]) -> "AuthorsNIN":
+        """The network whose layer sizes are those of `state` (keys as this module names them)."""
+        convs = [state[f"features.{name}.weight"].shape for name in NIN_CONVS]
+        hidden, flat = state["features.ip1.weight"].shape
+        side = math.isqrt(flat // convs[-1][0])
+        return cls((convs[0][1], *(c[0] for c in convs)), tuple(c[2] for c in convs), hidden,
+                   state["classifier.weight"].shape[0], image_size=4 * side)
+
+
+CIFAR_MEAN, CIFAR_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std per channel, constants outside the state dict (the published file has none)."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class ShortcutA(nn.Module):
+    """He et al.'s option A: subsample by 2 and zero-pad the new channels equally on both sides, no weights."""
+
+    def __init__(self, extra: int):
+        super().__init__()
+        self.extra = extra
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.extra // 2, self.extra // 2))
 
 
 class BasicBlock(nn.Module):
-    """Two 3x3 convolutions with an identity (or strided 1x1) shortcut (He et al. 2016)."""
+    """Two 3x3 convolutions with batch norm around an identity or option-A shortcut (parameter names as in
+    Idelbayev's checkpoints: conv1, bn1, conv2, bn2)."""
 
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
-        )
-        self.shortcut = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
-            nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = ShortcutA(cout - cin) if stride != 1 or cin != cout else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.body(x) + self.shortcut(x))
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
-@architecture("resnet18")
-def resnet18(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
-    """ResNet-18 in its CIFAR form: a 3x3 stem without max-pooling, four stages of two blocks (64-512)."""
-    layers: list[nn.Module] = _conv_bn(in_channels, 64)
-    cin = 64
-    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-        layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
-        cin = cout
-    features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    return FeatureClassifier(features, nn.Linear(512, num_classes))
+class CifarResNetFeatures(nn.Module):
+    """He et al.'s CIFAR ResNet up to the pooled 64-d features: a 3x3 stem (16), three stages of `n` blocks
+    (16, 32, 64 channels; stride 2 into the last two), global average pooling."""
+
+    def __init__(self, in_channels: int, n: int):
+        super().__init__()
+        self.normalize = Normalize(CIFAR_MEAN, CIFAR_STD)
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        widths = [(16, 16, 1), (16, 32, 2), (32, 64, 2)]
+        for i, (cin, cout, stride) in enumerate(widths, 1):
+            blocks = [BasicBlock(cin, cout, stride)] + [BasicBlock(cout, cout, 1) for _ in range(n - 1)]
+            setattr(self, f"layer{i}", nn.Sequential(*blocks))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(self.normalize(x))))
+        out = self.layer3(self.layer2(self.layer1(out)))
+        return out.mean(dim=(2, 3))
+
+
+@architecture("resnet56")
+def resnet56(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
+    """ResNet-56 for CIFAR-10 as Idelbayev trained it (akamaster/pytorch_resnet_cifar10): 9 blocks per stage;
+    inputs in [0, 1], normalised inside with the ImageNet channel statistics his training used."""
+    return FeatureClassifier(CifarResNetFeatures(in_channels, 9), nn.Linear(64, num_classes))

@@ -1,4 +1,4 @@
-"""The fixed teacher of a suite: its training recipe, and loading its checkpoint safely."""
+"""The fixed teacher of a suite: its training recipe, and loading its pinned checkpoint safely."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cache import atomic_path, sha256_file
-from .data import load_split
-from .errors import ChecksumMismatch, CsbenchError
-from .models import build_model
+from . import cifar_teachers
+from .cache import atomic_path, fetch_pinned, home, sha256_file
+from .compression import pixel_mean
+from .data import Split, load_split
+from .errors import CsbenchError
+from .models import PixelMeanInput, build_model
 from .progress import progress_bar
 from .suites import Suite, TeacherRecipe
 
@@ -24,39 +26,82 @@ def build_teacher(suite: Suite) -> nn.Module:
     return build_model(suite.teacher.architecture, c, h, suite.num_classes)
 
 
-def load_teacher(suite: Suite, path: Path | str | None = None, device: str = "cpu") -> nn.Module:
-    """Load the suite's teacher in eval mode, refusing a file whose sha256 is not the pinned one."""
-    path = Path(path) if path is not None else suite.teacher.path
-    if not path.is_file():
-        raise CsbenchError(missing_teacher_message(suite, path))
-    digest = sha256_file(path)
-    if not suite.teacher.pinned:
-        raise CsbenchError(
-            f"suite {suite.name} pins no teacher sha256 yet, so {path} cannot be verified; to make it the "
-            f"suite's teacher, pin sha256 {digest} and its test accuracy in csbench/suites.py"
-        )
-    if digest != suite.teacher.sha256:
-        raise ChecksumMismatch(
-            f"teacher checkpoint {path} has sha256 {digest[:12]}..., expected "
-            f"{suite.teacher.sha256[:12]}...: the file is corrupt or not this suite's teacher"
-        )
+def load_teacher(suite: Suite, path: Path | str | None = None, device: str = "cpu", data_root: Path | None = None,
+                 train: Split | None = None) -> nn.Module:
+    """The suite's teacher in eval mode, from a file verified against its pin before anything parses it.
+
+    A committed teacher is `path` or the committed checkpoint. A published one is `path` (a local copy), else
+    downloaded once into `<home>/teachers/<pin>/`; either way it is converted once into a plain state dict
+    beside it, and loaded from that with `weights_only=True`. A teacher that takes raw pixels minus the training
+    mean gets it from `train`, else from the training split under `data_root`.
+    `teacher.record` is what a result record keeps of it: architecture, the sha256 of the state dict loaded,
+    test accuracy, and for a published teacher its URL and pin.
+    """
+    spec = suite.teacher
+    if not spec.pinned:
+        path = Path(path) if path is not None else spec.path
+        if not path.is_file():
+            raise CsbenchError(missing_teacher_message(suite, path))
+        raise CsbenchError(f"suite {suite.name} pins no teacher sha256 yet, so {path} cannot be verified; to make it "
+                           f"the suite's teacher, pin sha256 {sha256_file(path)} and its test accuracy in "
+                           "csbench/suites.py")
+    state_path = _state_dict_path(suite, Path(path) if path is not None else None)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        model = build_teacher(suite)
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        model = cifar_teachers.build(spec.architecture, state, suite.num_classes) if spec.url else build_teacher(suite)
         model.load_state_dict(state)
     except Exception as exc:
-        raise CsbenchError(f"teacher checkpoint {path} cannot be loaded: {exc}") from None
+        raise CsbenchError(f"teacher checkpoint {state_path} cannot be loaded: {' '.join(str(exc).split())}") from None
+    inputs = [m for m in model.modules() if isinstance(m, PixelMeanInput)]
+    if inputs:
+        train = train if train is not None else load_split(suite.dataset, "train", data_root)
+        inputs[0].mean = pixel_mean(train.images)
+    model.record = {"architecture": spec.architecture, "sha256": sha256_file(state_path),
+                    "test_accuracy": spec.test_accuracy} | ({"url": spec.url, "pin": str(spec.pin)} if spec.url else {})
     return model.to(device).eval()
 
 
+def _state_dict_path(suite: Suite, path: Path | None) -> Path:
+    """The verified state dict to load: the committed file itself, or the conversion of the published file."""
+    spec = suite.teacher
+    if not spec.url:
+        path = path or spec.path
+        if not path.is_file():
+            raise CsbenchError(missing_teacher_message(suite, path))
+        spec.pin.check(path, f"teacher checkpoint {path}", expected="this suite's teacher")
+        return path
+    folder = home() / "teachers" / spec.identity
+    converted = folder / "state_dict.pt"
+    if path is not None:
+        if not path.is_file():
+            raise CsbenchError(missing_teacher_message(suite, path))
+        spec.pin.check(path, f"teacher file {path}", expected=f"{spec.checkpoint} of suite {suite.name}")
+    elif converted.is_file():
+        return converted
+    else:
+        path = fetch_pinned(spec.url, spec.pin, folder / spec.checkpoint, f"the teacher of suite {suite.name}",
+                            "download it where you have internet access and pass it with --teacher PATH")
+    if not converted.is_file():
+        state = cifar_teachers.CONVERTERS[spec.format](path, f"teacher file {path}")
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        with atomic_path(converted) as tmp:
+            tmp.write_bytes(buffer.getvalue())
+    return converted
+
+
 def missing_teacher_message(suite: Suite, path: Path) -> str:
-    """A suite whose teacher was never pinned needs the whole workflow, not just a retraining."""
-    if suite.teacher.pinned:
+    """How to get the teacher: a published one downloads itself, a committed one is trained by its recipe."""
+    spec = suite.teacher
+    if spec.url:
+        return (f"teacher file {path} not found; pass a copy of {spec.url} (its {spec.pin.kind} is checked), or "
+                "leave out --teacher to download it")
+    if spec.pinned:
         return (f"teacher checkpoint {path} not found; train it with "
                 f"`csbench teacher train --suite {suite.name}` and pin its sha256 in the suite")
     return (f"the teacher of suite {suite.name} is not trained yet ({path} not found): train it with "
             f"`csbench teacher train --suite {suite.name} --device cuda`, copy the checkpoint to "
-            f"{suite.teacher.path} and pin its sha256 and test accuracy in csbench/suites.py")
+            f"{spec.path} and pin its sha256 and test accuracy in csbench/suites.py")
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 2) -> torch.Tensor:
@@ -154,8 +199,11 @@ def train_teacher(suite: Suite, out: Path, device: str = "cpu", epochs: int | No
     On CUDA the training steps run in float16 mixed precision with loss scaling; on the CPU in float32.
     Test accuracy is always measured in float32, as `load_teacher` users will run the checkpoint.
     """
-    require_device(device)
     recipe = suite.teacher.recipe
+    if recipe is None:
+        raise CsbenchError(f"the teacher of suite {suite.name} is published, not trained here: it downloads itself "
+                           f"from {suite.teacher.url}")
+    require_device(device)
     epochs = epochs or recipe.epochs
     torch.manual_seed(recipe.seed)
     gen = torch.Generator().manual_seed(recipe.seed)

@@ -1,8 +1,11 @@
-"""CIFAR-10 end to end on a tiny copy in the exact on-disk format of `cifar-10-batches-py`.
+"""CIFAR-10 end to end on a tiny copy in the exact on-disk format of `cifar-10-batches-py`, and the published
+teachers and GANs from synthetic files in their exact formats.
 
 torchvision's `CIFAR10` checks every file against the md5 of the real release. The fixture does not
 weaken that check: it registers the md5s of the files it wrote on the class, so the loader under test
-runs torchvision's own integrity check and its own pickle reading on them.
+runs torchvision's own integrity check and its own pickle reading on them. The authors' `teacher.npy`,
+Idelbayev's ResNet-56 checkpoint and the AC-GAN state dicts are written by the tests with random weights; the
+NIN's logits are checked against an independent NumPy forward pass with TensorFlow's semantics.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.util
+import io
 import pickle
 import shutil
 import struct
@@ -19,20 +23,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import GENERATORS, ROOT, TINY_PROTOCOL
+from numpy.lib import format as npy_format
 from torchvision.datasets import CIFAR10
 
-from csbench import cli
-from csbench.cache import sha256_file
+from csbench import cifar_teachers, cli
+from csbench.acgan import ACGANGenerator, noise_and_labels, sampler
+from csbench.cache import Pin, git_blob_id, home, sha256_file
+from csbench.cifar_teachers import NIN_LAYERS, authors_nin_state, idelbayev_resnet_state
+from csbench.compression import pixel_mean
 from csbench.data import load_split
-from csbench.errors import CsbenchError, DatasetMissing, GeneratorError
+from csbench.errors import ChecksumMismatch, CsbenchError, DatasetMissing, GeneratorError
 from csbench.evaluate import evaluate
-from csbench.generators import SampleContext, load_generator_file
+from csbench.generators import SampleContext, check_labels, check_samples, load_generator_file
 from csbench.leaderboard import render
-from csbench.models import build_model
+from csbench.models import AuthorsNIN, BasicBlock, FeatureClassifier, build_model
 from csbench.results import read_record
-from csbench.suites import SUITES, get_suite
-from csbench.teacher import load_teacher, train_teacher
-from conftest import GENERATORS, ROOT, TINY_PROTOCOL
+from csbench.suites import AUTHORS_REPO, SUITES, get_suite
+from csbench.teacher import accuracy, load_teacher, predict_logits, train_teacher
 
 PER_BATCH, N_TEST = 60, 100
 LABEL_NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
@@ -98,20 +106,6 @@ def cifar_root(tmp_path_factory):
         yield root
 
 
-@pytest.fixture(scope="module")
-def tiny_cifar_suite(tmp_path_factory, cifar_root):
-    """The cifar10 suite record with its NIN teacher trained for 60 small AdamW steps (SGD needs more)."""
-    base = get_suite("cifar10")
-    checkpoint = tmp_path_factory.mktemp("teacher") / "nin.pt"
-    recipe = dataclasses.replace(base.teacher.recipe, epochs=2, batch_size=10, optimizer="adamw", max_lr=3e-3)
-    unpinned = dataclasses.replace(base, teacher=dataclasses.replace(base.teacher, checkpoint=str(checkpoint),
-                                                                     recipe=recipe))
-    digest, acc = train_teacher(unpinned, checkpoint, data_root=cifar_root)
-    return dataclasses.replace(unpinned, teacher=dataclasses.replace(unpinned.teacher, sha256=digest,
-                                                                     test_accuracy=acc),
-                               protocols={"tiny": CIFAR_PROTOCOL}, default_protocol="tiny")
-
-
 def train_dcgan(cifar_root: Path, out: Path) -> int:
     spec = importlib.util.spec_from_file_location("train_gan", ROOT / "scripts" / "train_gan.py")
     script = importlib.util.module_from_spec(spec)
@@ -127,12 +121,6 @@ def dcgan_dir(tmp_path_factory, cifar_root) -> Path:
     assert train_dcgan(cifar_root, folder / "dcgan.pt") == 0
     shutil.copy(GENERATORS / "cifar10" / "dcgan.py", folder)
     return folder
-
-
-def unpinned_cifar10(tmp_path: Path):
-    base = get_suite("cifar10")
-    teacher = dataclasses.replace(base.teacher, sha256="", test_accuracy=None, checkpoint=str(tmp_path / "nin.pt"))
-    return dataclasses.replace(base, teacher=teacher)
 
 
 def test_fixture_has_the_on_disk_format_of_the_real_release(cifar_root):
@@ -180,47 +168,380 @@ def test_missing_data_says_both_ways_to_get_it(tmp_path, monkeypatch):
     assert "\n" not in message
 
 
-def test_evaluate_without_a_teacher_says_how_to_make_one(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(SUITES, "cifar10", unpinned_cifar10(tmp_path))
+# ---- the authors' NIN teacher: format, conversion, TF semantics ----
+
+NIN_CHANNELS, NIN_KERNELS, NIN_HIDDEN = (3, 16, 16, 16, 32, 32, 32, 32, 24), (5, 1, 1, 5, 1, 1, 3, 1), 40
+
+
+def random_nin_layers(seed: int) -> dict:
+    """A `teacher.npy` dict in the authors' format and TF layout, He-scaled random weights."""
+    rng = np.random.default_rng(seed)
+    shapes = [(k, k, cin, cout) for cin, cout, k in zip(NIN_CHANNELS, NIN_CHANNELS[1:], NIN_KERNELS)]
+    shapes += [(8 * 8 * NIN_CHANNELS[-1], NIN_HIDDEN), (NIN_HIDDEN, 10)]
+    return {name: {"weights": (rng.standard_normal(shape) * np.sqrt(2 / np.prod(shape[:-1]))).astype(np.float32),
+                   "biases": (rng.standard_normal(shape[-1]) * 0.1).astype(np.float32)}
+            for name, shape in zip(NIN_LAYERS, shapes)}
+
+
+def write_teacher_npy(path: Path, layers: dict, python2: bool = False) -> Path:
+    """As the authors' `np.save`: a 0-d object array pickled, by Python 3 or (`python2`) as Python 2 wrote it."""
+    array = np.empty((), dtype=object)
+    array[()] = layers
+    if python2:
+        buffer = io.BytesIO()
+        Python2Pickler(buffer, protocol=2).dump(array)
+        data = buffer.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+    else:
+        data = pickle.dumps(array, protocol=3)
+    with open(path, "wb") as f:
+        npy_format.write_array_header_1_0(f, npy_format.header_data_from_array_1_0(array))
+        f.write(data)
+    return path
+
+
+def same_padding(size: int, k: int, s: int) -> tuple[int, int, int]:
+    """TF "SAME": output ceil(size / s), padding split with the extra row/column at the bottom/right."""
+    out = -(-size // s)
+    total = max((out - 1) * s + k - size, 0)
+    return out, total // 2, total - total // 2
+
+
+def tf_conv(x: np.ndarray, layer: dict) -> np.ndarray:
+    """`tf.nn.relu(tf.nn.conv2d(x, w, stride 1, "SAME") + b)`, x NHWC, w HWIO, in float64."""
+    w, (_, h, wd, _) = layer["weights"].astype(np.float64), x.shape
+    _, top, bottom = same_padding(h, w.shape[0], 1)
+    padded = np.pad(x, ((0, 0), (top, bottom), (top, bottom), (0, 0)))
+    out = sum(np.einsum("nhwc,co->nhwo", padded[:, i:i + h, j:j + wd], w[i, j])
+              for i in range(w.shape[0]) for j in range(w.shape[1]))
+    return np.maximum(out + layer["biases"], 0)
+
+
+def tf_pool(x: np.ndarray, kind: str, k: int = 3, s: int = 2) -> np.ndarray:
+    """`tf.nn.max_pool` / `tf.nn.avg_pool`, "SAME": -inf padding for the max, divisor = values not padded."""
+    n, h, w, c = x.shape
+    out_h, top, bottom = same_padding(h, k, s)
+    padded = np.pad(x, ((0, 0), (top, bottom), (top, bottom), (0, 0)), constant_values=-np.inf if kind == "max" else 0)
+    real = np.pad(np.ones((h, w)), ((top, bottom), (top, bottom)))
+    out = np.empty((n, out_h, out_h, c))
+    for i in range(out_h):
+        for j in range(out_h):
+            window = padded[:, i * s:i * s + k, j * s:j * s + k]
+            out[:, i, j] = window.max(axis=(1, 2)) if kind == "max" else \
+                window.sum(axis=(1, 2)) / real[i * s:i * s + k, j * s:j * s + k].sum()
+    return out
+
+
+def tf_nin_logits(layers: dict, images: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """The authors' `nin` with keep_prob 1, in NumPy: an independent reference with TF's semantics."""
+    x = (np.float32(np.round(images * 255)) - mean).astype(np.float32).transpose(0, 2, 3, 1).astype(np.float64)
+    for name in NIN_LAYERS[:3]:
+        x = tf_conv(x, layers[name])
+    x = tf_pool(x, "max")
+    for name in NIN_LAYERS[3:6]:
+        x = tf_conv(x, layers[name])
+    x = tf_pool(x, "avg")
+    for name in NIN_LAYERS[6:8]:
+        x = tf_conv(x, layers[name])
+    x = np.maximum(x.reshape(len(x), -1) @ layers["ip1"]["weights"] + layers["ip1"]["biases"], 0)
+    return x @ layers["ip2"]["weights"] + layers["ip2"]["biases"]
+
+
+def converted_nin(path: Path, mean: np.ndarray) -> torch.nn.Module:
+    state = authors_nin_state(path, path.name)
+    model = cifar_teachers.build("nin", state, 10)
+    model.load_state_dict(state)
+    model.features.input.mean = torch.from_numpy(mean)
+    return model.eval()
+
+
+def random_images(n: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:
+    """Images in [0, 1] as the data loader gives them (uint8 / 255), and a float64 0-255 mean image."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (n, 3, 32, 32)).astype(np.uint8)
+    return torch.from_numpy(pixels).float().div(255), rng.integers(0, 256, (50, 3, 32, 32)).mean(0, keepdims=True)
+
+
+@pytest.mark.parametrize("python2", [False, True])
+def test_nin_conversion_matches_tf_semantics(tmp_path, python2):
+    layers = random_nin_layers(0)
+    images, mean = random_images(6, 1)
+    model = converted_nin(write_teacher_npy(tmp_path / "teacher.npy", layers, python2), mean)
+    with torch.inference_mode():
+        logits = model(images).double().numpy()
+    reference = tf_nin_logits(layers, images.numpy(), mean)
+    assert np.abs(reference).max() > 1
+    np.testing.assert_allclose(logits, reference, rtol=1e-4, atol=1e-4 * np.abs(reference).max())
+
+
+def test_nin_is_a_feature_classifier_with_the_authors_dropout(tmp_path):
+    images, mean = random_images(4, 2)
+    model = converted_nin(write_teacher_npy(tmp_path / "teacher.npy", random_nin_layers(1)), mean)
+    assert isinstance(model, FeatureClassifier) and model.features(images).shape == (4, NIN_HIDDEN)
+    names = [name for name, _ in model.features.named_children()]
+    drops = [name for name, m in model.features.named_children() if isinstance(m, torch.nn.Dropout)]
+    assert drops == ["drop1", "drop2"] and all(model.features.get_submodule(d).p == 0.5 for d in drops)
+    assert names.index("drop1") == names.index("pool1") + 1 and names.index("drop2") == names.index("pool2") + 1
+    clean = predict_logits(model, images)
+    noisy, again = predict_logits(model, images, dropout_seed=0), predict_logits(model, images, dropout_seed=0)
+    assert torch.equal(noisy, again) and not torch.equal(noisy, clean)
+    assert torch.equal(predict_logits(model, images), clean), "dropout is off again after labelling"
+
+
+def test_nin_without_its_training_mean_refuses_to_run(tmp_path):
+    state = authors_nin_state(write_teacher_npy(tmp_path / "teacher.npy", random_nin_layers(0)), "teacher.npy")
+    with pytest.raises(RuntimeError, match="training mean .* never set"):
+        cifar_teachers.build("nin", state, 10)(torch.rand(1, 3, 32, 32))
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda layers: layers.pop("cccp5"), "expected the layers conv1, cccp1"),
+    (lambda layers: layers.update(extra={}), "expected the layers"),
+    (lambda layers: layers["conv2"].update(weights=np.zeros((5, 5, 16))), r"conv2\['weights'\] is not a 4-d float"),
+    (lambda layers: layers["ip1"].update(biases=np.zeros(3, np.int64)), r"ip1\['biases'\] is not a 1-d float"),
+    (lambda layers: layers["conv1"].update(weights=np.zeros((4, 4, 3, 16), np.float32)), "a 4x4 kernel"),
+    (lambda layers: layers["ip1"].update(weights=np.zeros((7, NIN_HIDDEN), np.float32)), "ip1 takes 7 inputs, but"),
+    (lambda layers: layers["cccp3"].update(weights=np.zeros((1, 1, 5, 32), np.float32)), "does not fit the network"),
+])
+def test_a_teacher_file_of_another_shape_is_one_line(tmp_path, damage, match):
+    layers = random_nin_layers(0)
+    damage(layers)
+    with pytest.raises(CsbenchError, match=match) as err:
+        authors_nin_state(write_teacher_npy(tmp_path / "teacher.npy", layers), "teacher.npy")
+    assert "\n" not in str(err.value)
+
+
+def published_nin_suite(source: Path, url: str | None = None):
+    """The cifar10 suite record with its teacher pinned to `source`'s git blob id, downloaded from `url`."""
+    base = get_suite("cifar10")
+    teacher = dataclasses.replace(base.teacher, git_blob=git_blob_id(source), url=url or source.as_uri())
+    return dataclasses.replace(base, teacher=teacher)
+
+
+def test_the_published_teacher_downloads_verifies_and_converts_once(tmp_path, cifar_root, monkeypatch):
+    source = write_teacher_npy(tmp_path / "published.npy", random_nin_layers(0))
+    suite = published_nin_suite(source)
+    train = load_split("cifar10", "train", cifar_root)
+    teacher = load_teacher(suite, train=train)
+    folder = home() / "teachers" / suite.teacher.git_blob
+    assert sorted(p.name for p in folder.iterdir()) == ["state_dict.pt", "teacher.npy"]
+    assert teacher.record == {"architecture": "nin", "sha256": sha256_file(folder / "state_dict.pt"),
+                              "test_accuracy": None, "url": source.as_uri(), "pin": f"git-blob:{git_blob_id(source)}"}
+    assert torch.equal(teacher.features.input.mean, pixel_mean(train.images))
+    monkeypatch.setattr(cifar_teachers, "load_pickled_npy", lambda *a: pytest.fail("converted twice"))
+    source.unlink()
+    monkeypatch.setenv("CSBENCH_DATA", str(cifar_root))
+    again = load_teacher(suite)
+    images = train.images[:8]
+    assert torch.equal(predict_logits(again, images), predict_logits(teacher, images))
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_a_file_whose_git_blob_differs_is_refused_and_never_unpickled(tmp_path, cifar_root, monkeypatch, local):
+    genuine = write_teacher_npy(tmp_path / "genuine.npy", random_nin_layers(0))
+    other = write_teacher_npy(tmp_path / "other.npy", random_nin_layers(1))
+    suite = published_nin_suite(genuine, url=None if local else other.as_uri())
+    monkeypatch.setattr(cifar_teachers, "load_pickled_npy", lambda *a: pytest.fail("unpickled before the pin check"))
+    with pytest.raises(ChecksumMismatch, match=f"has git-blob {git_blob_id(other)[:12]}..., expected "
+                                               f"{git_blob_id(genuine)[:12]}...: the file is corrupt") as err:
+        load_teacher(suite, other if local else None, data_root=cifar_root)
+    assert "\n" not in str(err.value)
+    assert not (home() / "teachers" / git_blob_id(genuine) / "teacher.npy").exists()
+
+
+def test_teacher_flag_takes_a_local_copy_verified_the_same_way(tmp_path, cifar_root):
+    copy = write_teacher_npy(tmp_path / "my-copy.npy", random_nin_layers(0))
+    suite = published_nin_suite(copy, url="http://127.0.0.1:9/teacher.npy")
+    teacher = load_teacher(suite, copy, data_root=cifar_root)
+    assert teacher.record["pin"] == f"git-blob:{git_blob_id(copy)}"
+    with pytest.raises(CsbenchError, match=r"teacher file .*absent.npy not found; pass a copy of http://127.0.0.1:9/"
+                                           "teacher.npy \\(its git-blob is checked\\), or leave out --teacher"):
+        load_teacher(suite, tmp_path / "absent.npy")
+
+
+def test_offline_without_the_teacher_is_one_line_naming_url_and_teacher_flag(tmp_path, capsys, monkeypatch):
+    source = write_teacher_npy(tmp_path / "teacher.npy", random_nin_layers(0))
+    monkeypatch.setitem(SUITES, "cifar10", published_nin_suite(source, url="http://127.0.0.1:9/teacher.npy"))
     assert cli.main(["evaluate", str(GENERATORS / "uniform_noise.py"), "--suite", "cifar10",
                      "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: the teacher of suite cifar10 is not trained yet") and "\n" not in err
-    assert "csbench teacher train --suite cifar10 --device cuda" in err and "pin its sha256" in err
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the plan line
+    assert err.startswith("error: the teacher of suite cifar10 is not in")
+    assert "could not be downloaded from http://127.0.0.1:9/teacher.npy" in err and "--teacher PATH" in err
 
 
-def test_an_unpinned_suite_refuses_a_checkpoint_it_cannot_verify(tmp_path):
-    suite = unpinned_cifar10(tmp_path)
-    checkpoint = tmp_path / "mine.pt"
-    torch.save(build_model("nin", 3, 32, 10).state_dict(), checkpoint)
-    with pytest.raises(CsbenchError, match=f"pins no teacher sha256 yet.*pin sha256 {sha256_file(checkpoint)}"):
-        load_teacher(suite, checkpoint)
+# ---- the ResNet-56 teacher ----
+
+def idelbayev_checkpoint(path: Path, seed: int) -> torch.nn.Module:
+    """A ResNet-56 with random weights and batch-norm statistics, saved as Idelbayev's files are."""
+    torch.manual_seed(seed)
+    model = build_model("resnet56", 3, 32, 10).eval()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2), m.running_var.uniform_(0.5, 2), m.weight.data.uniform_(0.5, 1.5)
+    names = {"classifier.": "linear.", "features.": ""}
+    state = {"module." + next(new + k[len(old):] for old, new in names.items() if k.startswith(old)): v
+             for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.save({"best_prec1": 93.0, "state_dict": state}, path)
+    return model
 
 
-def test_suites_command_shows_an_untrained_teacher(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(SUITES, "cifar10", unpinned_cifar10(tmp_path))
-    monkeypatch.setattr(cli.stdout, "width", 200)
-    assert cli.main(["suites"]) == 0
-    out = capsys.readouterr().out
-    for text in ("cifar10", "cifar10-resnet", "3x32x32", "nin", "resnet18", "not trained yet"):
-        assert text in out
+def test_an_idelbayev_checkpoint_converts_to_the_same_network(tmp_path):
+    original = idelbayev_checkpoint(tmp_path / "resnet56.th", 0)
+    state = idelbayev_resnet_state(tmp_path / "resnet56.th", "resnet56.th")
+    model = cifar_teachers.build("resnet56", state, 10)
+    model.load_state_dict(state)
+    assert "module.conv1.weight" in torch.load(tmp_path / "resnet56.th", weights_only=True)["state_dict"]
+    assert "features.layer3.8.bn2.num_batches_tracked" in state and "classifier.weight" in state
+    images = torch.rand(4, 3, 32, 32)
+    assert torch.equal(predict_logits(model, images), predict_logits(original, images))
+    assert model.features(images).shape == (4, 64) and sum(isinstance(m, BasicBlock) for m in model.modules()) == 27
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
-def test_teacher_training_on_a_missing_gpu_is_one_line(tmp_path):
-    with pytest.raises(CsbenchError, match="no CUDA GPU"):
-        train_teacher(get_suite("cifar10"), tmp_path / "nin.pt", device="cuda")
+def test_the_resnet56_suite_loads_a_verified_local_copy(tmp_path):
+    idelbayev_checkpoint(tmp_path / "resnet56-4bfd9763.th", 1)
+    base = get_suite("cifar10-resnet56")
+    suite = dataclasses.replace(base, teacher=dataclasses.replace(
+        base.teacher, sha256=sha256_file(tmp_path / "resnet56-4bfd9763.th"), url="http://127.0.0.1:9/r.th"))
+    teacher = load_teacher(suite, tmp_path / "resnet56-4bfd9763.th")
+    assert teacher.record["architecture"] == "resnet56" and teacher.record["test_accuracy"] == 0.9339
+    with pytest.raises(ChecksumMismatch, match="has sha256 .* expected 4bfd97631478"):
+        load_teacher(base, tmp_path / "resnet56-4bfd9763.th")
 
 
-@pytest.mark.parametrize("name, width", [("nin", 192), ("resnet18", 512)])
-def test_teachers_take_cifar_images(name, width):
-    model = build_model(name, 3, 32, 10).eval()
-    x = torch.rand(2, 3, 32, 32)
-    assert model.features(x).shape == (2, width) and model(x).shape == (2, 10)
+def test_offered_suites_have_teachers_anyone_can_get():
+    assert {"cifar10", "cifar10-resnet56"} <= set(SUITES) and "cifar10-resnet" not in SUITES
+    assert all(s.teacher.pinned and (s.teacher.url or s.teacher.path.is_file()) for s in SUITES.values())
+    nin, resnet = get_suite("cifar10"), get_suite("cifar10-resnet56")
+    assert nin.default_protocol == "paper" and set(nin.protocols) == {"paper", "graded"}
+    assert nin.protocol().teacher_dropout and nin.student == "lenet"
+    assert nin.teacher.pin == Pin("git-blob", "3042e011631112005ef64ccc9678b3bb53806f0b")
+    assert "00647b244224dc2203bfbf197481d2a94d61b3a3/models/cifar10/teacher.npy" in nin.teacher.url
+    assert resnet.default_protocol == "graded" and resnet.teacher.sha256.startswith("4bfd97631478")
 
 
-def test_cifar10_pipeline_end_to_end(tiny_cifar_suite, cifar_root, dcgan_dir, tmp_path):
+def test_a_published_teacher_is_not_trained(tmp_path):
+    with pytest.raises(CsbenchError, match="the teacher of suite cifar10 is published, not trained here"):
+        train_teacher(get_suite("cifar10"), tmp_path / "nin.pt")
+
+
+# ---- the authors' AC-GANs ----
+
+ACGAN_KEYS = ["fc1.weight", "fc1.bias"] + [f"tconv{i}.{j}.{p}" for i in (2, 3, 4) for j, ps in
+                                            ((0, ["weight"]), (1, ["weight", "bias", "running_mean", "running_var",
+                                                                    "num_batches_tracked"])) for p in ps] + \
+    ["tconv5.0.weight"]
+
+
+def write_acgan(path: Path, seed: int) -> ACGANGenerator:
+    torch.manual_seed(seed)
+    model = ACGANGenerator()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.3, 0.3), m.running_var.uniform_(1, 3)
+    torch.save(model.state_dict(), path)
+    return model
+
+
+def test_acgan_weights_have_the_original_modules_layout(tmp_path):
+    write_acgan(tmp_path / "netG.pth", 0)
+    assert list(torch.load(tmp_path / "netG.pth", weights_only=True)) == ACGAN_KEYS
+
+
+def test_acgan_samples_as_the_authors_one_image_at_a_time_in_training_mode(tmp_path):
+    original = write_acgan(tmp_path / "netG.pth", 0).train()
+    ctx = SampleContext(suite="cifar10", shape=(3, 32, 32), num_classes=10, directory=tmp_path,
+                        weights={"netG.pth": tmp_path / "netG.pth"})
+    images, labels = sampler("netG.pth")(12, 3, ctx)
+    noise, drawn = noise_and_labels(12, 3)
+    assert torch.equal(labels, drawn) and torch.equal(noise[:, :10].argmax(1), labels)
+    assert torch.equal(noise[:, :10].sum(1), torch.ones(12))
+    with torch.no_grad():  # the original forward: fc1, view, Sequential blocks, batch norm on a batch of one
+        one_at_a_time = [original.tconv5(original.tconv4(original.tconv3(original.tconv2(
+            original.fc1(z[None]).view(1, 384, 1, 1))))) for z in noise]
+    expected = (torch.cat(one_at_a_time) * 127.5 + 127.5) / 255
+    torch.testing.assert_close(images, expected, rtol=1e-5, atol=1e-5)
+    assert images.shape == (12, 3, 32, 32) and 0 <= images.min() and images.max() <= 1
+    again, _ = sampler("netG.pth")(12, 3, ctx)
+    other, _ = sampler("netG.pth")(12, 4, ctx)
+    assert torch.equal(images, again) and not torch.equal(images, other)
+
+
+@pytest.mark.parametrize("name, weight, blob", [
+    ("authors_acgan.py", "netG_pytorch.pth", "d67c6a9ecde13aa63a0c1f084e2213edf5cdf63f"),
+    ("authors_acgan_inferior.py", "netG_pytorch_inferior.pth", "b8264b3ec090e50d583b0d294c674be6a812dec9"),
+])
+def test_acgan_generator_files_declare_the_authors_weights(tmp_path, name, weight, blob):
+    gen = load_generator_file(GENERATORS / "cifar10" / name)
+    [declared] = gen.weights
+    assert declared.name == weight and declared.pin == Pin("git-blob", blob)
+    assert declared.url == f"{AUTHORS_REPO}/models/cifar10/{weight}"
+    assert gen.supports("cifar10") and gen.supports("cifar10-resnet56")
+    write_acgan(tmp_path / weight, 0)
+    ctx = SampleContext(suite="cifar10", shape=(3, 32, 32), num_classes=10, directory=tmp_path,
+                        weights={weight: tmp_path / weight})
+    images, labels = gen.sample(4, 0, ctx)
+    assert check_samples(images, 4, (3, 32, 32)).shape == (4, 3, 32, 32) and check_labels(labels, 4, 10).shape == (4,)
+
+
+def test_acgan_weights_that_are_not_a_state_dict_are_one_line(tmp_path):
+    (tmp_path / "netG.pth").write_bytes(b"not a checkpoint")
+    ctx = SampleContext(suite="cifar10", shape=(3, 32, 32), num_classes=10, directory=tmp_path,
+                        weights={"netG.pth": tmp_path / "netG.pth"})
+    with pytest.raises(GeneratorError, match="AC-GAN weights netG.pth cannot be loaded") as err:
+        sampler("netG.pth")(2, 0, ctx)
+    assert "\n" not in str(err.value)
+
+
+# ---- end to end ----
+
+def trained_tiny_nin(train) -> AuthorsNIN:
+    """A small NIN of the authors' architecture fitted to the fixture (the real one cannot be fetched here)."""
+    torch.manual_seed(0)
+    model = AuthorsNIN(NIN_CHANNELS, NIN_KERNELS, NIN_HIDDEN, 10)
+    model.features.input.mean = pixel_mean(train.images)
+    with torch.no_grad():
+        model.features.conv1.weight.mul_(1 / 64)  # inputs are 0-255 minus the mean, not [0, 1]
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(3):
+        order = torch.randperm(len(train), generator=gen)
+        for i in range(0, len(train), 20):
+            idx = order[i:i + 20]
+            loss = torch.nn.functional.cross_entropy(model(train.images[idx]), train.labels[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+def authors_format(model: AuthorsNIN) -> dict:
+    """The inverse of the conversion: TF layout, the authors' layer names."""
+    state = model.state_dict()
+    layers = {}
+    for name in NIN_LAYERS:
+        key = f"features.{name}" if name != "ip2" else "classifier"
+        w = state[f"{key}.weight"]
+        layers[name] = {"weights": (w.permute(2, 3, 1, 0) if w.ndim == 4 else w.T).contiguous().numpy(),
+                        "biases": state[f"{key}.bias"].numpy()}
+    return layers
+
+
+@pytest.fixture(scope="module")
+def tiny_cifar_suite(tmp_path_factory, cifar_root):
+    """The cifar10 suite record with a small NIN teacher, published as a file:// URL in the authors' format."""
+    train, test = load_split("cifar10", "train", cifar_root), load_split("cifar10", "test", cifar_root)
+    model = trained_tiny_nin(train)
+    source = write_teacher_npy(tmp_path_factory.mktemp("published") / "teacher.npy", authors_format(model))
+    suite = published_nin_suite(source)
+    acc = accuracy(predict_logits(model, test.images), test.labels)
+    return dataclasses.replace(suite, teacher=dataclasses.replace(suite.teacher, test_accuracy=acc),
+                               protocols={"tiny": CIFAR_PROTOCOL}, default_protocol="tiny")
+
+
+def test_cifar10_pipeline_end_to_end(tiny_cifar_suite, cifar_root, dcgan_dir, tmp_path, monkeypatch):
+    """The teacher downloads itself (a file:// URL), is verified, converted and takes its mean from the data."""
     assert tiny_cifar_suite.teacher.test_accuracy > 0.5
+    monkeypatch.setenv("CSBENCH_DATA", str(cifar_root))
     kw = dict(suite=tiny_cifar_suite, data_root=cifar_root, out_dir=tmp_path / "results")
     real = evaluate(GENERATORS / "real_data.py", "cifar10", **kw)
     dcgan = evaluate(dcgan_dir / "dcgan.py", "cifar10", **kw)
@@ -228,13 +549,14 @@ def test_cifar10_pipeline_end_to_end(tiny_cifar_suite, cifar_root, dcgan_dir, tm
     assert real["reference_scores"] == dcgan["reference_scores"]
     record = read_record(tmp_path / "results" / "cifar10" / "dcgan.json")
     assert record["suite"] == "cifar10" and record["student"] == "lenet" and record["protocol"]["name"] == "tiny"
-    assert record["teacher"] == {"architecture": "nin", "sha256": tiny_cifar_suite.teacher.sha256,
-                                 "test_accuracy": tiny_cifar_suite.teacher.test_accuracy}
+    assert record["teacher"]["architecture"] == "nin"
+    assert record["teacher"]["test_accuracy"] == tiny_cifar_suite.teacher.test_accuracy
     real_m, dcgan_m = real["metrics"]["teacher"], dcgan["metrics"]["teacher"]
     assert real_m["fid"] < dcgan_m["fid"] and real_m["coverage"] > dcgan_m["coverage"]
     assert real["metrics"]["inception"]["unavailable"].startswith("skipped on the CPU")
     board = render(tiny_cifar_suite, tmp_path / "results", tmp_path / "boards").read_text()
-    assert board.startswith("# cifar10 leaderboard") and "| 1 | `real_data` |" in board and "| 2 | `dcgan` |" in board
+    assert board.startswith("# cifar10 leaderboard") and "| `real_data` |" in board and "| `dcgan` |" in board
+    assert board.index("| `real_data` |") < board.index("| `dcgan` |"), "one seed each: provisional, in CS order"
     assert (tmp_path / "boards" / "cifar10.png").is_file()
 
 
@@ -251,7 +573,7 @@ def test_dcgan_samples_are_images_fixed_by_the_seed(dcgan_dir):
     first, again, other = gen.sample(5, 0, ctx), gen.sample(5, 0, ctx), gen.sample(5, 1, ctx)
     assert first.shape == (5, 3, 32, 32) and 0 <= first.min() and first.max() <= 1
     assert torch.equal(first, again) and not torch.equal(first, other)
-    assert gen.supports("cifar10") and gen.supports("cifar10-resnet") and not gen.supports("fashion-mnist")
+    assert gen.supports("cifar10") and gen.supports("cifar10-resnet56") and not gen.supports("fashion-mnist")
 
 
 def test_dcgan_without_weights_says_how_to_train_them(tmp_path):
