@@ -14,46 +14,28 @@ from . import __version__
 from .cache import home
 from .errors import CsbenchError
 from .features import DEFAULT_PREPROCESSING, PREPROCESSING
+from .options import add_sandbox_options, limits, positive_int
 from .progress import console
-from .suites import SUITES, get_suite
-from .tabular.cli import add_commands as add_tabular_commands
-from .tabular.cli import print_suites as print_tabular_suites
+from .suites import get_suite
+from .tasks import TASKS, all_suites, task_of
 from .teacher import default_device
 
 stdout = Console()
 
 
 def _cmd_suites(args: argparse.Namespace) -> None:
-    table = Table(title="csbench suites")
-    for column in ("suite", "dataset", "shape", "teacher", "student", "protocols (default first)"):
-        table.add_column(column)
-    for suite in SUITES.values():
-        t = suite.teacher
-        protocols = [suite.protocol()] + [p for n, p in suite.protocols.items() if n != suite.default_protocol]
-        table.add_row(
-            suite.name, suite.dataset, "x".join(map(str, suite.image_shape)),
-            f"{t.architecture} ({t.test_accuracy:.2%} test)\nsha256 {t.sha256[:12]}" if t.pinned
-            else f"{t.architecture}\nnot trained yet",
-            f"{suite.student}\n{suite.student_note}",
-            "\n".join(f"{p.name}: {p.samples} samples, {p.loss}"
-                      f"{f' T={p.temperature:g}' if p.loss == 'kd' else ''}, {p.optimizer} lr {p.lr:g} "
-                      f"{p.lr_schedule}, batch {p.batch_size}, {p.epochs} epoch(s), seeds {list(p.seeds)}"
-                      for p in protocols),
-        )
-    stdout.print(table)
-    print_tabular_suites()
+    for task in TASKS.values():
+        task.cli().print_suites()
 
 
-def _limits(args: argparse.Namespace):
-    from .sandbox import Limits
-
-    return Limits(timeout_s=args.timeout, memory_mib=args.memory_mib, import_timeout_s=args.import_timeout)
+def _cmd_compress(args: argparse.Namespace) -> None:
+    task_of(args.suite).cli().compress(args)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .validate import first_problem, validate
 
-    checks = validate(args.file, args.suite, n=args.samples, seed=args.seed, limits=_limits(args),
+    checks = validate(args.file, args.suite, n=args.samples, seed=args.seed, limits=limits(args),
                       data_root=args.data_dir)
     table = Table(title=f"csbench validate {args.file} --suite {args.suite}")
     for column in ("check", "result", "detail"):
@@ -77,7 +59,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     seeds = list(range(args.seed, args.seed + count))
     out = args.out or home() / "results"
     record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,
-                      limits=_limits(args), device=args.device, out_dir=out, teacher_path=args.teacher,
+                      limits=limits(args), device=args.device, out_dir=out, teacher_path=args.teacher,
                       data_root=args.data_dir, inception=args.inception, inception_weights=args.inception_weights,
                       inception_preprocessing=args.inception_preprocessing,
                       replace=args.replace, in_process=args.in_process, preview=args.preview,
@@ -147,7 +129,7 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
     outcomes = evaluate_all(
         args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol, only=args.only,
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
-        limits=_limits(args), backend=_backend(args),
+        limits=limits(args), backend=_backend(args),
         teacher_path=args.teacher, data_root=args.data_dir, inception=args.inception,
         inception_weights=args.inception_weights, inception_preprocessing=args.inception_preprocessing,
         on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {escape(o.detail)}",
@@ -171,56 +153,27 @@ def _cmd_teacher_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_leaderboard_render(args: argparse.Namespace) -> None:
-    """Image suites render from evaluation records, tabular suites from compress records; one index for both."""
-    from .leaderboard import render, render_index
-    from .tabular.report import write_board
-    from .tabular.suites import TABULAR_SUITES
+    """Each suite's board by its task kind; one index for all."""
+    from .leaderboard import render_index
 
-    names = [args.suite] if args.suite else [*SUITES, *TABULAR_SUITES]
-    for name in names:
-        if name in TABULAR_SUITES:
-            path = write_board(name, args.results, args.out) if args.suite or (args.results / name).is_dir() else None
-        else:
-            path = render(get_suite(name), args.results, args.out)
-            if path is None and args.suite:
-                raise CsbenchError(f"no result records for suite {name!r} under {args.results}/{name}/; "
-                                   f"run `csbench evaluate FILE --suite {name}` first")
+    for name in [args.suite] if args.suite else all_suites():
+        path = task_of(name).render_board(name, args.results, args.out, args.suite is not None)
         if path:
             console.print(f"{name}: {path}", highlight=False)
     render_index(args.out)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
-    from .sandbox import Limits
-
-    parser.add_argument("--timeout", type=float, default=Limits.timeout_s, metavar="SECONDS",
-                        help=f"wall-clock limit per generator process (default {Limits.timeout_s:g})")
-    parser.add_argument("--memory-mib", type=_positive_int, default=Limits.memory_mib, metavar="MIB",
-                        help=f"data memory limit per generator process (default {Limits.memory_mib})")
-    default_import = Limits().import_timeout_s
-    parser.add_argument("--import-timeout", type=float, default=default_import, metavar="SECONDS",
-                        help=f"limit for importing and describing a generator file (default {default_import:g}, or "
-                        "$CSBENCH_IMPORT_TIMEOUT)")
 
 
 def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", required=True)
     parser.add_argument("--protocol", help="named protocol of the suite (default: the suite's default)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--seeds", type=_positive_int, help="number of seeds (default: the protocol's, 3)")
+    parser.add_argument("--seeds", type=positive_int, help="number of seeds (default: the protocol's, 3)")
     parser.add_argument("--samples", type=int, help="override the protocol's sample count (changes the protocol)")
     parser.add_argument("--device", default=default_device(), choices=["cpu", "cuda"],
                         help="default: cuda where PyTorch sees a GPU, else cpu")
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
     parser.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
-    _add_sandbox_options(parser)
+    add_sandbox_options(parser)
     parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pytorch-fid's Inception weights "
                         "(default: torch hub's cache, downloaded there when missing)")
     parser.add_argument("--inception-preprocessing", choices=sorted(PREPROCESSING), default=DEFAULT_PREPROCESSING,
@@ -267,12 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "slurm: a Slurm job array through submitit (pip install 'csbench[slurm]')")
     scale.add_argument("--address", help="Ray cluster address, e.g. auto or ray://head:10001 (default: a local "
                        "cluster on this machine)")
-    scale.add_argument("--cpus-per-task", type=_positive_int, default=1, help="CPUs (torch threads) per unit")
+    scale.add_argument("--cpus-per-task", type=positive_int, default=1, help="CPUs (torch threads) per unit")
     scale.add_argument("--gpus-per-task", type=float, metavar="N", help="GPUs per unit (default 1 with "
                        "--device cuda, else 0)")
     scale.add_argument("--memory-gib", type=float, help="memory per unit, in GiB (default: the engine's)")
     scale.add_argument("--partition", help="Slurm partition")
-    scale.add_argument("--time-limit", type=_positive_int, default=240, metavar="MINUTES",
+    scale.add_argument("--time-limit", type=positive_int, default=240, metavar="MINUTES",
                        help="Slurm time limit per unit (default 240)")
     scale.add_argument("--max-retries", type=int, default=3, help="reruns of a unit whose worker died (default 3)")
     scale.add_argument("--slurm-folder", type=Path, help="submitit's job folder, on a file system the nodes share "
@@ -282,10 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     va = commands.add_parser("validate", help="check a generator file against the contract, in the sandbox")
     va.add_argument("file", type=Path, help="generator file")
     va.add_argument("--suite", required=True)
-    va.add_argument("--samples", type=_positive_int, default=64, help="batch size drawn twice (default 64)")
+    va.add_argument("--samples", type=positive_int, default=64, help="batch size drawn twice (default 64)")
     va.add_argument("--seed", type=int, default=0)
     va.add_argument("--data-dir", type=Path, help="dataset folder, for generators that need the training split")
-    _add_sandbox_options(va)
+    add_sandbox_options(va)
     va.set_defaults(run=_cmd_validate)
 
     teacher = commands.add_parser("teacher", help="teacher recipes").add_subparsers(dest="action", required=True)
@@ -303,7 +256,26 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
     render.add_argument("--out", type=Path, default=Path("leaderboards"), help="boards folder (default leaderboards/)")
     render.set_defaults(run=_cmd_leaderboard_render)
-    add_tabular_commands(commands)
+    comp = commands.add_parser("compress", help="GAN-MC: train students on real data plus teacher-labelled "
+                               "generated data; real-only vs real + generated over seeds (tabular and image suites)")
+    comp.add_argument("--suite", required=True)
+    comp.add_argument("--generator", type=Path, required=True, nargs="+",
+                      help="generator file(s); several share one teacher fit")
+    comp.add_argument("--ratio", type=float, help="generated rows per real training row (default: the tabular "
+                      "suite's, 9; image suites 4, so that 80 %% of a batch is generated)")
+    comp.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    comp.add_argument("--seeds", type=positive_int, help="number of seeds (default: the suite's or protocol's)")
+    comp.add_argument("--out", type=Path, default=Path("results"),
+                      help="record to OUT/<suite>/<generator>.json, students under OUT/<suite>/students/")
+    comp.add_argument("--no-students", action="store_true", help="do not save the students")
+    comp.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    add_sandbox_options(comp)
+    images = comp.add_argument_group("image suites only")
+    images.add_argument("--protocol", help="named protocol of the suite (default: the suite's default)")
+    images.add_argument("--samples", type=int, help="real images in the compression set (changes the protocol)")
+    images.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda where PyTorch sees a GPU, else cpu")
+    images.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
+    comp.set_defaults(run=_cmd_compress)
     return parser
 
 

@@ -11,12 +11,13 @@ import gzip
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
 from .cache import atomic_path, data_root
 from .errors import DatasetMissing
+from .registry import Registry
 
 FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = (
@@ -29,32 +30,33 @@ FASHION_MNIST_FILES = (
 
 @dataclass(frozen=True)
 class Split:
-    images: torch.Tensor
-    labels: torch.Tensor
+    """A split's examples and labels, of any suite: images (N, C, H, W) float32 tensors in [0, 1], or a table's
+    standardised rows (N, F) float32 arrays; labels class indices. `images` and `rows` name `data` for the
+    code of each kind, so that the sandbox and the generator context carry either without asking which."""
+
+    data: Any
+    labels: Any
 
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def images(self):
+        return self.data
 
-DATASETS: dict[str, Callable[[str, Path], Split]] = {}
+    @property
+    def rows(self):
+        return self.data
 
 
-def dataset(name: str):
-    """Register a loader `(split, root) -> Split` under `name`."""
-
-    def register(loader):
-        DATASETS[name] = loader
-        return loader
-
-    return register
+DATASETS: Registry[Callable[[str, Path], Split]] = Registry("dataset")
+dataset = DATASETS.register  # a loader `(split, root) -> Split`
 
 
 def load_split(name: str, split: str, root: Path | str | None = None) -> Split:
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    if name not in DATASETS:
-        raise DatasetMissing(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
-    return DATASETS[name](split, Path(root) if root is not None else data_root())
+    return DATASETS.get_or_fail(name)(split, Path(root) if root is not None else data_root())
 
 
 def _install_debian_fashion_mnist(raw: Path, debian_dir: Path) -> bool:
@@ -89,7 +91,7 @@ def load_fashion_mnist(split: str, root: Path, debian_dir: Path | None = None) -
             "holding FashionMNIST/raw/."
         ) from None
     images = ds.data.unsqueeze(1).float().div_(255.0)
-    return Split(images=images, labels=ds.targets.long())
+    return Split(images, ds.targets.long())
 
 
 
@@ -116,4 +118,4 @@ def load_cifar10(split: str, root: Path) -> Split:
             "(https://www.cs.toronto.edu/~kriz/cifar.html)."
         ) from None
     images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous().float().div_(255.0)
-    return Split(images=images, labels=torch.tensor(ds.targets, dtype=torch.long))
+    return Split(images, torch.tensor(ds.targets, dtype=torch.long))

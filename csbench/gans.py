@@ -20,6 +20,7 @@ from torch import nn
 
 from .cache import atomic_path, atomic_write_text, sha256_file
 from .errors import GeneratorError
+from .registry import Registry
 
 
 def _up(cin: int, cout: int) -> list[nn.Module]:
@@ -116,11 +117,10 @@ class Architecture:
     discriminator: Callable[[], nn.Module]
 
 
-ARCHITECTURES: dict[str, Architecture] = {
-    "dcgan32": Architecture((3, 32, 32), DCGANGenerator, DCGANDiscriminator),
-    "dcgan28": Architecture((1, 28, 28), SmallGenerator, SmallDiscriminator),
-    "acgan28": Architecture((1, 28, 28), lambda: SmallGenerator(10), lambda: SmallDiscriminator(10)),
-}
+GAN_ARCHITECTURES: Registry[Architecture] = Registry("GAN architecture")
+GAN_ARCHITECTURES.add("dcgan32", Architecture((3, 32, 32), DCGANGenerator, DCGANDiscriminator))
+GAN_ARCHITECTURES.add("dcgan28", Architecture((1, 28, 28), SmallGenerator, SmallDiscriminator))
+GAN_ARCHITECTURES.add("acgan28", Architecture((1, 28, 28), lambda: SmallGenerator(10), lambda: SmallDiscriminator(10)))
 
 
 def init_weights(module: nn.Module) -> None:
@@ -144,7 +144,7 @@ def train(arch: str, images: torch.Tensor, labels: torch.Tensor, save_at: Sequen
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    spec = ARCHITECTURES[arch]
+    spec = GAN_ARCHITECTURES.get_or_fail(arch)
     g, d = spec.generator().to(device), spec.discriminator().to(device)
     g.apply(init_weights)
     d.apply(init_weights)
@@ -211,7 +211,7 @@ def load_network(arch: str, path: Path, sha256: str | None, train_command: str) 
     if sha256 is not None and sha256_file(path) != sha256:
         raise GeneratorError(f"GAN weights {path} do not match {source}: a partial copy or other weights; "
                              "copy them again or retrain")
-    network = ARCHITECTURES[arch].generator()
+    network = GAN_ARCHITECTURES.get_or_fail(arch).generator()
     network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return network.eval()
 

@@ -9,19 +9,14 @@ from typing import Callable
 import torch
 from torch import nn
 
-ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {}
+from .registry import Registry
 
-
-def architecture(name: str):
-    def register(build):
-        ARCHITECTURES[name] = build
-        return build
-
-    return register
+ARCHITECTURES: Registry[Callable[..., nn.Module]] = Registry("architecture")
+architecture = ARCHITECTURES.register
 
 
 def build_model(name: str, in_channels: int, image_size: int, num_classes: int) -> nn.Module:
-    return ARCHITECTURES[name](in_channels=in_channels, image_size=image_size, num_classes=num_classes)
+    return ARCHITECTURES.get_or_fail(name)(in_channels=in_channels, image_size=image_size, num_classes=num_classes)
 
 
 class FeatureClassifier(nn.Module):

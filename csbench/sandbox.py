@@ -246,12 +246,9 @@ def _bwrap_args(read: Sequence[Path | str], binds: Sequence[tuple[str, str]], sc
 
 
 def _write_train(train, path: Path) -> None:
-    """An image split as images/labels, a table (csbench.tabular.data.Table) as rows/labels: the worker rebuilds
-    the same type from the array names, without pickle."""
-    if hasattr(train, "rows"):
-        np.savez(path, rows=np.asarray(train.rows), labels=np.asarray(train.labels))
-    else:
-        np.savez(path, images=train.images.numpy(), labels=train.labels.numpy())
+    """A split's arrays, and whether they were tensors: the worker rebuilds the same split, without pickle."""
+    tensors = isinstance(train.data, torch.Tensor)
+    np.savez(path, data=np.asarray(train.data), labels=np.asarray(train.labels), tensors=np.bool_(tensors))
 
 
 def _namespace_ids() -> dict[str, int]:

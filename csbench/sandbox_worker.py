@@ -293,12 +293,8 @@ def run(request: dict, applied: dict) -> dict:
     train = None
     if request.get("train"):
         with np.load(request["train"], allow_pickle=False) as arrays:
-            if "rows" in arrays:  # a table: the split object tabular generators expect
-                from csbench.tabular.data import Table
-
-                train = Table(arrays["rows"], arrays["labels"])
-            else:
-                train = Split(torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["labels"]))
+            wrap = torch.from_numpy if arrays["tensors"] else np.asarray
+            train = Split(wrap(arrays["data"]), wrap(arrays["labels"]))
     weights = {"weights": {k: Path(v) for k, v in request["weights"].items()}} if request.get("weights") else {}
     ctx = SampleContext(suite=request["suite"], shape=tuple(request["shape"]), num_classes=request["num_classes"],
                         directory=Path(request["file"]).parent, device=request["device"], train=train, **weights)

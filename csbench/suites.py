@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .cache import Pin
 from .errors import CsbenchError
+from .registry import Registry
 
 TEACHER_DIR = Path(__file__).parent / "teachers"
 
@@ -124,18 +125,15 @@ class Suite:
         return self.protocols[name]
 
 
-SUITES: dict[str, Suite] = {}
+SUITES: Registry[Suite] = Registry("suite")
 
 
 def register_suite(suite: Suite) -> Suite:
-    SUITES[suite.name] = suite
-    return suite
+    return SUITES.add(suite.name, suite)
 
 
 def get_suite(name: str) -> Suite:
-    if name not in SUITES:
-        raise CsbenchError(f"unknown suite {name!r}; known suites: {', '.join(sorted(SUITES))}")
-    return SUITES[name]
+    return SUITES.get_or_fail(name)
 
 
 STUDENT_NOTE = ("the seed authors' LeNet: conv5x5-64 (valid), max-pool, conv5x5-128 (valid), max-pool, FC-1024, "

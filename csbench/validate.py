@@ -1,7 +1,7 @@
 """`csbench validate`: check a generator file against the contract in the sandbox, before anyone evaluates it.
 
 Two child processes draw the same small batch with the same seed; the checks run on what came back. The first
-failed check is the one-line verdict. Image suites and tabular suites alike: a table's rows have no fixed range.
+failed check is the one-line verdict. What a suite asks (shape, range, count) is its task kind's `Target`.
 The time limit bounds the whole validation (describing the file has the shorter limit for imports), and time and
 memory are the harness's own measurements of the child processes, never figures the child reports.
 """
@@ -12,16 +12,13 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 
-from .data import load_split
 from .errors import GeneratorError
 from .generators import SampleContext
 from .sandbox import ChildResult, Limits, SandboxedGenerator, describe, run_child
-from .suites import SUITES, get_suite
-from .tabular.suites import TABULAR_SUITES, get_tabular_suite
+from .tasks import Target, task_of
 
 
 @dataclass(frozen=True)
@@ -29,43 +26,6 @@ class Check:
     name: str
     passed: bool
     detail: str = ""
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a suite asks of a generator: the context it is called in, the samples' range (None for standardised
-    table rows) and how many samples one default evaluation draws per seed, for the budget checks."""
-
-    name: str
-    shape: tuple[int, ...]
-    num_classes: int
-    value_range: tuple[float, float] | None
-    per_seed: int
-    train: Callable[[], Any]  # the training split, loaded only for generators that declare they need it
-
-
-def image_target(suite_name: str, data_root: Path | None) -> Target:
-    suite = get_suite(suite_name)
-    return Target(suite.name, suite.image_shape, suite.num_classes, (0.0, 1.0), suite.protocol().samples,
-                  lambda: load_split(suite.dataset, "train", data_root))
-
-
-def table_target(suite_name: str, data_root: Path | None) -> Target:
-    """The table is loaded at once: a suite's width (one-hot columns) and row count come from its data."""
-    from .tabular.compress import generated_rows
-    from .tabular.data import load_table
-
-    suite = get_tabular_suite(suite_name)
-    train, _ = load_table(suite.dataset, data_root)
-    return Target(suite.name, (train.rows.shape[1],), suite.num_classes, None,
-                  generated_rows(suite.ratio, len(train)), lambda: train)
-
-
-def suite_target(suite_name: str, data_root: Path | None = None) -> Target:
-    """Image suites first, as `csbench compress` does."""
-    if suite_name not in SUITES and suite_name in TABULAR_SUITES:
-        return table_target(suite_name, data_root)
-    return image_target(suite_name, data_root)
 
 
 def sample_checks(images: np.ndarray, n: int, shape: tuple[int, ...],
@@ -134,7 +94,7 @@ def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, l
              data_root: Path | None = None) -> list[Check]:
     """The checks in order; a failure that makes later checks meaningless ends the list."""
     deadline = time.monotonic() + limits.timeout_s
-    suite = suite_target(suite_name, data_root)
+    suite = task_of(suite_name).target(suite_name, data_root)
     protected = [data_root] if data_root else []
     checks: list[Check] = []
     try:

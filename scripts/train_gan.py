@@ -22,7 +22,7 @@ import torch
 
 from csbench.data import load_split
 from csbench.errors import CsbenchError
-from csbench.gans import ARCHITECTURES, save_checkpoint, train
+from csbench.gans import GAN_ARCHITECTURES, save_checkpoint, train
 from csbench.progress import console, progress_bar
 from csbench.suites import get_suite
 from csbench.teacher import require_device
@@ -31,7 +31,7 @@ from csbench.teacher import require_device
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--suite", required=True, help="whose training split to learn")
-    parser.add_argument("--arch", required=True, choices=sorted(ARCHITECTURES))
+    parser.add_argument("--arch", required=True, choices=sorted(GAN_ARCHITECTURES))
     parser.add_argument("--epochs", type=float, nargs="+", required=True, help="save after each of these epochs")
     parser.add_argument("--out", required=True, help="weights file; with several epochs, a name holding {epoch}")
     parser.add_argument("--data-dir", type=Path, help="the dataset's folder (default $CSBENCH_DATA)")
@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         if len(args.epochs) > 1 and "{epoch}" not in args.out:
             raise CsbenchError(f"--out {args.out} must hold {{epoch}} when several --epochs are saved")
         suite = get_suite(args.suite)
-        if ARCHITECTURES[args.arch].image_shape != suite.image_shape:
-            raise CsbenchError(f"--arch {args.arch} makes images of shape {ARCHITECTURES[args.arch].image_shape}, "
+        if GAN_ARCHITECTURES[args.arch].image_shape != suite.image_shape:
+            raise CsbenchError(f"--arch {args.arch} makes images of shape {GAN_ARCHITECTURES[args.arch].image_shape}, "
                                f"suite {suite.name} has {suite.image_shape}")
         split = load_split(suite.dataset, "train", args.data_dir)
         images, labels = split.images[: args.limit], split.labels[: args.limit]

@@ -10,7 +10,7 @@ import torch
 
 from csbench.cache import sha256_file
 from csbench.errors import GeneratorError
-from csbench.gans import ARCHITECTURES, load_network, sample, save_checkpoint, train
+from csbench.gans import GAN_ARCHITECTURES, load_network, sample, save_checkpoint, train
 from csbench.generators import SampleContext, load_generator_file
 from conftest import GENERATORS, ROOT
 
@@ -114,6 +114,6 @@ def test_checkpoint_steps_round_fractions_of_an_epoch():
 
 
 def test_every_architecture_makes_its_image_shape():
-    for arch, spec in ARCHITECTURES.items():
+    for arch, spec in GAN_ARCHITECTURES.items():
         g = spec.generator().eval()
         assert g(torch.zeros(2, g.z_dim), torch.zeros(2, dtype=torch.long)).shape == (2, *spec.image_shape), arch

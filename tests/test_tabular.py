@@ -16,11 +16,12 @@ from csbench.generators import SampleContext, check_samples, load_generator_file
 from csbench.sandbox_worker import landlock_abi
 from csbench.tabular import data as tabular_data
 from csbench.tabular.compress import compress, prepare
-from csbench.tabular.data import Table, load_table, openml_matrix, standardise
+from csbench.tabular.data import Split, load_table, openml_matrix, standardise
 from csbench.tabular.forest import fit_student, hard_targets, metric, prefix_forest, staged_predictions
 from csbench.tabular.report import render_board, verdict
 from csbench.tabular.suites import TABULAR_SUITES, ForestTeacher, TabularSuite
-from csbench.validate import first_problem, sample_checks, suite_target
+from csbench.tasks import task_of
+from csbench.validate import first_problem, sample_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_PROTOCOL_SAMPLES = 600  # conftest's tiny image protocol
@@ -69,7 +70,7 @@ def offline(monkeypatch):
 def context(classes: int = 3, width: int = 5, n: int = 90) -> SampleContext:
     rows, labels = blobs(n, width, classes, 0)
     return SampleContext(suite="wine", shape=(width,), num_classes=classes, directory=ROOT / "generators",
-                         train=Table(rows.astype(np.float32), labels.astype(np.int64)))
+                         train=Split(rows.astype(np.float32), labels.astype(np.int64)))
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_check_samples_range_only_for_images():
 
 
 def test_validate_checks_a_table_without_a_range(tmp_path, offline):
-    wine = suite_target("wine")
+    wine = task_of("wine").target("wine", None)
     assert (wine.name, wine.shape, wine.num_classes, wine.value_range, wine.per_seed) == ("wine", (13,), 3, None, 1116)
     assert len(wine.train()) == 124  # 9 generated rows per training row
     rows = np.array([[-3.0, 4.0]], dtype=np.float32)
@@ -136,7 +137,7 @@ def test_validate_checks_a_table_without_a_range(tmp_path, offline):
     assert first_problem(sample_checks(rows, 1, (2,))).detail == "[-3, 4], expected within [0, 1]"
     assert first_problem(sample_checks(rows.astype(np.int64), 1, (2,), None)).detail == "int64, expected floats"
     with pytest.raises(DatasetMissing, match="magic.npz"):
-        suite_target("magic", tmp_path)
+        task_of("magic").target("magic", tmp_path)
 
 
 def test_students_of_every_size_come_from_one_forest():

@@ -28,7 +28,8 @@ from ..progress import progress_bar
 from ..results import write_record
 from ..sandbox import Limits, describe
 from ..sandbox import sample as sandboxed_sample
-from .data import Table, load_table
+from ..data import Split
+from .data import load_table
 from .forest import (class_probabilities, fit_student, fit_teacher, hard_targets, metric, prefix_forest,
                      soft_targets, staged_predictions)
 from .suites import TabularSuite
@@ -41,8 +42,8 @@ class Prepared:
     """A suite's data and fitted teacher, shared by every generator run on it in one process."""
 
     suite: TabularSuite
-    train: Table
-    test: Table
+    train: Split
+    test: Split
     teacher: object
     teacher_score: float
     train_targets: np.ndarray
@@ -54,7 +55,7 @@ def prepare(suite: TabularSuite, data_root: Path | str | None = None) -> Prepare
     width = train.rows.shape[1]
     if suite.n_features is not None and width != suite.n_features:
         raise CsbenchError(f"the {suite.name} data have {width} features, the suite declares {suite.n_features}")
-    if train.num_classes > suite.num_classes or test.num_classes > suite.num_classes:
+    if max(train.labels.max(), test.labels.max()) >= suite.num_classes:
         raise CsbenchError(f"the {suite.name} data have labels beyond the suite's {suite.num_classes} classes")
     teacher = fit_teacher(suite, train.rows, train.labels)
     teacher_score = metric(suite.metric, test.labels, class_probabilities(teacher, test.rows, suite.num_classes))

@@ -1,4 +1,4 @@
-"""Tables as numpy arrays: rows float32 (N, F), standardised with the training split's statistics;
+"""Tables as `csbench.data.Split`s of numpy arrays: rows float32 (N, F), standardised with the training split's statistics;
 labels int64 in 0..C-1.
 
 Each loader returns (train, test). MAGIC reads the seed authors' split from a local `magic.npz` or,
@@ -9,7 +9,6 @@ classic sets come only from OpenML and fail with one line offline.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +18,8 @@ from sklearn.model_selection import train_test_split
 
 from ..cache import data_root, home
 from ..errors import DatasetMissing
+from ..data import Split
+from ..registry import Registry
 
 SPLIT_SEED = 0
 TEST_FRACTION = 0.3
@@ -28,36 +29,12 @@ MAGIC_TEST_ROWS = 5707  # the seed authors' split: 13,312 train / 5,707 test
 MAGIC_KEYS = ("X_train", "y_train", "X_test", "y_test")
 
 
-@dataclass(frozen=True)
-class Table:
-    rows: np.ndarray
-    labels: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.labels.max()) + 1
+TABLES: Registry[Callable[[Path], tuple[Split, Split]]] = Registry("table")
+table = TABLES.register  # a loader `root -> (train, test)`
 
 
-TABLES: dict[str, Callable[[Path], tuple[Table, Table]]] = {}
-
-
-def table(name: str):
-    """Register a loader `root -> (train, test)` under `name`."""
-
-    def register(loader):
-        TABLES[name] = loader
-        return loader
-
-    return register
-
-
-def load_table(name: str, root: Path | str | None = None) -> tuple[Table, Table]:
-    if name not in TABLES:
-        raise DatasetMissing(f"unknown table {name!r}; known: {', '.join(sorted(TABLES))}")
-    return TABLES[name](Path(root) if root is not None else data_root())
+def load_table(name: str, root: Path | str | None = None) -> tuple[Split, Split]:
+    return TABLES.get_or_fail(name)(Path(root) if root is not None else data_root())
 
 
 def standardise(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,13 +45,13 @@ def standardise(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np
     return ((x_train - mean) / std).astype(np.float32), ((x_test - mean) / std).astype(np.float32)
 
 
-def split_and_standardise(x: np.ndarray, y: np.ndarray, test_size: float | int = TEST_FRACTION) -> tuple[Table, Table]:
+def split_and_standardise(x: np.ndarray, y: np.ndarray, test_size: float | int = TEST_FRACTION) -> tuple[Split, Split]:
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, stratify=y, random_state=SPLIT_SEED)
     x_tr, x_te = standardise(np.asarray(x_tr, float), np.asarray(x_te, float))
-    return Table(x_tr, np.asarray(y_tr, np.int64)), Table(x_te, np.asarray(y_te, np.int64))
+    return Split(x_tr, np.asarray(y_tr, np.int64)), Split(x_te, np.asarray(y_te, np.int64))
 
 
-def read_magic_npz(path: Path) -> tuple[Table, Table]:
+def read_magic_npz(path: Path) -> tuple[Split, Split]:
     """The authors' split as stored: already standardised, labels 0/1 (1 = gamma)."""
     with np.load(path) as f:
         missing = [k for k in MAGIC_KEYS if k not in f]
@@ -89,7 +66,7 @@ def read_magic_npz(path: Path) -> tuple[Table, Table]:
             raise DatasetMissing(f"{path}: y_{part} must hold 0/1 labels")
     if arrays["X_train"].shape[1] != arrays["X_test"].shape[1]:
         raise DatasetMissing(f"{path}: X_train and X_test have different widths")
-    return tuple(Table(arrays[f"X_{p}"].astype(np.float32), arrays[f"y_{p}"].astype(np.int64))
+    return tuple(Split(arrays[f"X_{p}"].astype(np.float32), arrays[f"y_{p}"].astype(np.int64))
                  for p in ("train", "test"))
 
 
@@ -104,7 +81,7 @@ def fetch_openml_frame(data_id: int):
 
 
 @table("magic")
-def load_magic(root: Path) -> tuple[Table, Table]:
+def load_magic(root: Path) -> tuple[Split, Split]:
     path = root / MAGIC_FILE
     if path.is_file():
         return read_magic_npz(path)
@@ -122,7 +99,7 @@ def load_magic(root: Path) -> tuple[Table, Table]:
 
 def _sklearn_table(name: str, load: Callable) -> None:
     @table(name)
-    def loader(root: Path) -> tuple[Table, Table]:
+    def loader(root: Path) -> tuple[Split, Split]:
         x, y = load(return_X_y=True)
         return split_and_standardise(x, y)
 
@@ -143,7 +120,7 @@ def openml_matrix(frame, target) -> tuple[np.ndarray, np.ndarray]:
 
 def _openml_table(name: str, data_id: int) -> None:
     @table(name)
-    def loader(root: Path) -> tuple[Table, Table]:
+    def loader(root: Path) -> tuple[Split, Split]:
         try:
             bunch = fetch_openml_frame(data_id)
         except Exception as exc:

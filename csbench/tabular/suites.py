@@ -1,10 +1,10 @@
-"""Tabular suites as declarative records, in their own registry beside the image suites."""
+"""Tabular suites as declarative records, in a registry of their own (csbench.tasks finds a suite's kind)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import CsbenchError
+from ..registry import Registry
 
 
 @dataclass(frozen=True)
@@ -35,18 +35,11 @@ class TabularSuite:
     ratio: float = 9.0
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
 
-TABULAR_SUITES: dict[str, TabularSuite] = {}
-
-
-def register_tabular_suite(suite: TabularSuite) -> TabularSuite:
-    TABULAR_SUITES[suite.name] = suite
-    return suite
+TABULAR_SUITES: Registry[TabularSuite] = Registry("tabular suite")
 
 
 def get_tabular_suite(name: str) -> TabularSuite:
-    if name not in TABULAR_SUITES:
-        raise CsbenchError(f"unknown tabular suite {name!r}; known: {', '.join(sorted(TABULAR_SUITES))}")
-    return TABULAR_SUITES[name]
+    return TABULAR_SUITES.get_or_fail(name)
 
 
 SKLEARN_SPLIT = "stratified 70/30 split (seed 0), standardised on train"
@@ -62,4 +55,4 @@ for _suite in (
     TabularSuite("adult", "adult", None, 2, "auc", f"adult, {OPENML_SPLIT}"),
     TabularSuite("higgs", "higgs", 28, 2, "auc", f"higgs, {OPENML_SPLIT}"),
 ):
-    register_tabular_suite(_suite)
+    TABULAR_SUITES.add(_suite.name, _suite)

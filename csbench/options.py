@@ -1,0 +1,29 @@
+"""Command-line options shared by the commands of every task kind."""
+
+from __future__ import annotations
+
+import argparse
+
+from .sandbox import Limits
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=Limits.timeout_s, metavar="SECONDS",
+                        help=f"wall-clock limit per generator process (default {Limits.timeout_s:g})")
+    parser.add_argument("--memory-mib", type=positive_int, default=Limits.memory_mib, metavar="MIB",
+                        help=f"data memory limit per generator process (default {Limits.memory_mib})")
+    default_import = Limits().import_timeout_s
+    parser.add_argument("--import-timeout", type=float, default=default_import, metavar="SECONDS",
+                        help=f"limit for importing and describing a generator file (default {default_import:g}, or "
+                        "$CSBENCH_IMPORT_TIMEOUT)")
+
+
+def limits(args: argparse.Namespace) -> Limits:
+    return Limits(timeout_s=args.timeout, memory_mib=args.memory_mib, import_timeout_s=args.import_timeout)
