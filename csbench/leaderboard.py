@@ -17,9 +17,18 @@ import pandas as pd
 
 from .cache import atomic_path, atomic_write_text
 from .results import read_records
-from .stats import (MIN_SEEDS, RATIO_METHOD, TEST_METHOD, direction, per_seed_cs, ratio_interval, ratio_of_means,
-                    t_interval)
+from .stats import (
+    MIN_SEEDS,
+    RATIO_METHOD,
+    TEST_METHOD,
+    direction,
+    per_seed_cs,
+    ratio_interval,
+    ratio_of_means,
+    t_interval,
+)
 from .suites import Suite
+from .tables import markdown_table
 
 FLOOR_GENERATOR = "uniform_noise"
 QUALITY = ("is", "fid", "precision", "recall", "density", "coverage", "class_entropy", "mean_confidence")
@@ -125,12 +134,6 @@ def _fmt(value, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _cs_cell(r) -> str:
     return _fmt(r.cs) if math.isnan(r.half) else f"{_fmt(r.cs)} ± {_fmt(r.half)}"
 
@@ -150,12 +153,12 @@ def generator_cells(r) -> list[str]:
 
 def ranking_table(frame: pd.DataFrame) -> str:
     rows = frame[frame.group == "ranked"]
-    return _table(["rank", *GENERATOR_HEADER],
+    return markdown_table(["rank", *GENERATOR_HEADER],
                   [[str(rank), *generator_cells(r)] for rank, r in enumerate(rows.itertuples(), start=1)])
 
 
 def group_table(frame: pd.DataFrame, group: str) -> str:
-    return _table(GENERATOR_HEADER, [generator_cells(r) for r in frame[frame.group == group].itertuples()])
+    return markdown_table(GENERATOR_HEADER, [generator_cells(r) for r in frame[frame.group == group].itertuples()])
 
 
 def copies_table(frame: pd.DataFrame) -> str:
@@ -170,14 +173,14 @@ def copies_table(frame: pd.DataFrame) -> str:
             test = r.copying.get(space, {})
             cells += [_fmt(test.get(k)) for k in ("copy_rate", "heldout_copy_rate", "threshold", "ct")]
         rows.append(cells)
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def details_table(frame: pd.DataFrame) -> str:
     """What the ranking table leaves out: the student's accuracy, Inception metrics, class balance, provenance."""
     header = ["generator", "student acc.", "Inception IS", "Inception FID", "class entropy", "confidence",
               "samples", "sha256", "date", "csbench"]
-    return _table(header, [[f"`{r.generator}`", _fmt(r.raw), _fmt(r.inception_is, 2), _fmt(r.inception_fid, 1),
+    return markdown_table(header, [[f"`{r.generator}`", _fmt(r.raw), _fmt(r.inception_is, 2), _fmt(r.inception_fid, 1),
                             _fmt(r.teacher_class_entropy), _fmt(r.teacher_mean_confidence),
                             f"{r.samples:,} × {r.seeds}", f"`{r.sha256[:12]}`", r.date, r.version]
                            for r in frame.itertuples()])

@@ -17,6 +17,7 @@ from ..cache import atomic_write_text
 from ..errors import CsbenchError
 from ..results import read_record
 from ..stats import LEVEL, MIN_SEEDS, RATIO_METHOD, direction, ratio_interval, t_interval
+from ..tables import markdown_table
 from .suites import TabularSuite, get_tabular_suite
 
 BASELINES = ("true_labels", "teacher_real")
@@ -83,11 +84,14 @@ def render_board(suite: TabularSuite, records: list[dict]) -> str:
     first = records[0]
     sizes, metric = first["student_sizes"], first["metric"].upper() if first["metric"] == "auc" else "accuracy"
     teacher = first["teacher"]
-    header = "| condition | " + " | ".join(f"{k} tree{'s' * (k > 1)}" for k in sizes) + " |"
-    rule = "|---|" + "---:|" * len(sizes)
+    header = ["condition", *(f"{k} tree{'s' * (k > 1)}" for k in sizes)]
+    align = "l" + "r" * len(sizes)
 
-    def row(label: str, per_size: dict) -> str:
-        return f"| {label} | " + " | ".join(fmt(per_size[str(k)]) for k in sizes) + " |"
+    def table(rows: list[list[str]], first: str = "condition") -> str:
+        return markdown_table([first, *header[1:]], rows, align)
+
+    def row(label: str, per_size: dict) -> list[str]:
+        return [label, *(fmt(per_size[str(k)]) for k in sizes)]
 
     lines = [
         f"# {suite.name}: GAN-assisted compression of a random forest",
@@ -103,23 +107,16 @@ def render_board(suite: TabularSuite, records: list[dict]) -> str:
         "",
         f"## Test {metric} per condition and student size",
         "",
-        header, rule,
-        *(row(LABELS[c], first["scores"][c]) for c in BASELINES),
+        table([row(LABELS[c], first["scores"][c]) for c in BASELINES]
+              + [r_ for r in records for r_ in (row(f"{r['generator']['name']} rows only", r["scores"]["generated"]),
+                                               row(f"real + {r['generator']['name']} rows",
+                                                   r["scores"]["real_plus_generated"]))]),
     ]
-    for r in records:
-        name = r["generator"]["name"]
-        lines.append(row(f"{name} rows only", r["scores"]["generated"]))
-        lines.append(row(f"real + {name} rows", r["scores"]["real_plus_generated"]))
-    gain_header = header.replace("| condition |", "| generator |", 1)
     lines += ["", "## Does adding generated rows help? (real + generated) - (real only), paired over seeds", "",
-              gain_header, rule]
-    for r in records:
-        lines.append(f"| {r['generator']['name']} | " + " | ".join(
-            f"{fmt(gains(r, k))} {verdict(gains(r, k))}" for k in sizes) + " |")
+              table([[r["generator"]["name"], *(f"{fmt(gains(r, k))} {verdict(gains(r, k))}" for k in sizes)]
+                     for r in records], "generator")]
     lines += ["", f"## Compression Score (generated rows only / teacher-labelled real rows), ± {LEVEL * 100:g} %", "",
-              gain_header, rule]
-    for r in records:
-        lines.append(f"| {r['generator']['name']} | " + " | ".join(cs_cell(r, k) for k in sizes) + " |")
+              table([[r["generator"]["name"], *(cs_cell(r, k) for k in sizes)] for r in records], "generator")]
     lines += ["", f"Raw: the generated rows only; reference: the teacher-labelled real rows (real only). {RATIO_METHOD}"]
     cells = [verdict(gains(r, k)) for r in records for k in sizes]
     flagged = sum(v != "no clear difference" for v in cells)
