@@ -25,7 +25,7 @@ import torch
 from csbench.compression import pixel_mean
 from csbench.data import Split
 from csbench.evaluate import reference_score, student_score
-from csbench.stats import ratio_interval, ratio_of_means
+from csbench.stats import ratio_interval
 from csbench.suites import get_suite
 from csbench.teacher import accuracy, load_teacher, predict_logits
 
@@ -45,6 +45,29 @@ def sample_sets(train: Split, n: int) -> dict[str, torch.Tensor]:
     return {"real, shuffled": train.images[torch.randperm(len(train), generator=gen)[:n]],
             "real, classes 0-4 only": train.images[five[torch.randint(len(five), (n,), generator=gen)]],
             "uniform noise": torch.rand((n, *train.images.shape[1:]), generator=gen)}
+
+
+def render(checkpoint: str, protocol, base: str, teacher_acc: float, reference: list[float],
+           rows: dict[str, list[float]], seconds: float) -> str:
+    def cs(acc: list[float]) -> str:
+        value, half = ratio_interval(acc, reference)
+        return f"{value:.3f} ± {half:.3f}"
+
+    lines = [f"| {name} | {np.mean(acc):.4f} ({', '.join(f'{a:.4f}' for a in acc)}) | {cs(acc)} |"
+             for name, acc in rows.items()]
+    return (
+        "# cifar10-resnet56 pipeline check on real images\n\n"
+        f"Written by `scripts/cifar10_resnet56_check.py` ({seconds:.0f} s on 2 shared CPU cores). A check that the "
+        "pieces fit on real data, not board numbers: 4,660 real training images instead of 50,000, 846 real test "
+        f"images instead of 10,000. Teacher: the published ResNet-56 (`{checkpoint}`, pin checked, converted, "
+        f"loaded by `csbench.teacher.load_teacher`). Protocol: `{base}` with `samples` = {protocol.samples:,}, "
+        f"seeds {list(protocol.seeds)}. Reference: `csbench.evaluate.reference_score` (the student on the 4,660 "
+        "real images, in order, teacher-labelled); sample sets: `csbench.evaluate.student_score` on the teacher's "
+        "logits for them; CS = mean raw / mean reference ± the half-width of the 95 % paired interval of "
+        "`csbench.stats.ratio_interval`.\n\n"
+        f"Teacher accuracy on the 846 real test images: **{teacher_acc:.2%}** (published: 93.39 % on 10,000).\n\n"
+        f"Reference student accuracy: {np.mean(reference):.4f} ({', '.join(f'{a:.4f}' for a in reference)}).\n\n"
+        "| samples (4,660) | student accuracy, mean (per seed) | CS |\n|---|---|---|\n" + "\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,23 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             logits = predict_logits(teacher, samples)
             rows[name] = [student_score(suite, protocol, samples, logits, mean, test, s, "cpu", defaultdict(float),
                                         label=f"{name} seed {s}").accuracy for s in protocol.seeds]
-    lines = [f"| {name} | {np.mean(acc):.4f} ({', '.join(f'{a:.4f}' for a in acc)}) | "
-             f"{ratio_of_means(acc, reference):.3f} [{'–'.join(f'{v:.3f}' for v in ratio_interval(acc, reference))}] |"
-             for name, acc in rows.items()]
-    text = (
-        "# cifar10-resnet56 pipeline check on real images\n\n"
-        f"Written by `scripts/cifar10_resnet56_check.py` in {time.perf_counter() - started:.0f} s on the CPU. A check "
-        "that the pieces fit on real data, not board numbers: 4,660 real training images instead of 50,000, 846 "
-        f"real test images instead of 10,000. Teacher: the published ResNet-56 (`{suite.teacher.checkpoint}`, "
-        "pin checked, converted, loaded by `csbench.teacher.load_teacher`). Protocol: "
-        f"`{base.name}` with `samples` = {protocol.samples:,}, seeds {list(protocol.seeds)}. Reference: "
-        "`csbench.evaluate.reference_score` (the student on the 4,660 real images, in order, teacher-labelled); "
-        "sample sets: `csbench.evaluate.student_score` on the teacher's logits for them; CS = mean raw / mean "
-        "reference, with the 95 % paired interval of `csbench.stats.ratio_interval`.\n\n"
-        f"Teacher accuracy on the 846 real test images: **{teacher_acc:.2%}** (published: 93.39 % on 10,000).\n\n"
-        f"Reference student accuracy: {np.mean(reference):.4f} ({', '.join(f'{a:.4f}' for a in reference)}).\n\n"
-        "| samples (4,660) | student accuracy, mean (per seed) | CS [95 % interval] |\n|---|---|---|\n"
-        + "\n".join(lines) + "\n")
+    text = render(suite.teacher.checkpoint, protocol, base.name, teacher_acc, reference, rows,
+                  time.perf_counter() - started)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)
