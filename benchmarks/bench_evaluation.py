@@ -31,10 +31,10 @@ import torch
 from PIL import Image
 
 from csbench.cache import atomic_write_text, data_root
-from csbench.stats import ratio_interval
 from csbench.data import load_split
 from csbench.evaluate import Unit, evaluate_unit
 from csbench.features import extract, teacher_space
+from csbench.stats import ratio_interval
 from csbench.suites import Protocol, Suite, get_suite
 from csbench.teacher import load_teacher
 

@@ -96,7 +96,7 @@ class SlurmBackend:
 
     def map(self, fn: Callable, items: Sequence) -> Iterator[tuple[int, object]]:
         submitit = require("submitit", "slurm")
-        import submitit.helpers
+        as_completed = importlib.import_module("submitit.helpers").as_completed
         from submitit.core.utils import FailedJobError, UncompletedJobError
 
         try:
@@ -114,7 +114,7 @@ class SlurmBackend:
         attempts = dict.fromkeys(range(len(items)), 0)
         while pending:
             resubmitted = []
-            for job in submitit.helpers.as_completed(pending, poll_frequency=self.poll_s):
+            for job in as_completed(pending, poll_frequency=self.poll_s):
                 index = index_of[id(job)]
                 try:
                     value = job.result()

@@ -7,10 +7,8 @@ input it needs, so a backend (csbench.backends) can run it in another process or
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
-import platform
 import resource
 import time
 from collections import defaultdict
@@ -22,16 +20,25 @@ import numpy as np
 import torch
 
 from . import __version__
-from .cache import atomic_path, home, sha256_file
+from .cache import atomic_path, home
 from .compression import pixel_mean, student_inputs, train_student
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
 from .features import DEFAULT_PREPROCESSING, FeatureSpace, from_teacher_pass
-from .generators import SampleContext, check_labels, check_samples, load_generator_file
+from .generators import SampleContext, check_labels, check_samples, fetch_generator_weights, load_generator_file
 from .progress import stage
 from .quality import copy_detection, feature_spaces, sample_quality
-from .results import as_stored, read_record, record_path, write_record
-from .sandbox import Limits, SandboxedGenerator, describe, sample_labelled
+from .results import (
+    RecordKind,
+    as_stored,
+    generator_provenance,
+    header,
+    provenance,
+    read_record,
+    record_path,
+    write_record,
+)
+from .sandbox import Limits, SandboxedGenerator, context, describe, sample_labelled
 from .sandbox import sample as sandboxed_sample
 from .stats import ratio_interval
 from .suites import Protocol, Suite, get_suite
@@ -42,13 +49,10 @@ from .teacher import (
     predict_logits,
 )
 
-RECORD_SCHEMA = 2
-"""Version of the record layout: 2 adds per-class accuracies, CAS and the copy measures."""
-
 
 def protocol_key(suite: Suite, protocol: Protocol) -> str:
     """Everything a reference point depends on, hashed: suite, teacher, student, protocol and the code version."""
-    blob = json.dumps({"suite": suite.name, "teacher": suite.teacher.sha256, "student": suite.student,
+    blob = json.dumps({"suite": suite.name, "teacher": suite.teacher.identity, "student": suite.student,
                        "protocol": protocol.to_dict(), "csbench": __version__}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -97,7 +101,7 @@ def real_logits_path(suite: Suite, images: torch.Tensor, cache_dir: Path | None 
     digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
     noise = "" if noise_seed is None else f"-dropout{noise_seed}"
     return ((cache_dir or home() / "reference") / suite.name /
-            f"logits-{suite.teacher.sha256[:16]}-{digest}-n{len(images)}{noise}.npy")
+            f"logits-{suite.teacher.identity[:16]}-{digest}-n{len(images)}{noise}.npy")
 
 
 def real_logits(suite: Suite, teacher: torch.nn.Module, images: torch.Tensor, device: str, timings: dict,
@@ -215,7 +219,7 @@ class Unit:
 
 def unit_reference(unit: Unit) -> StudentScore:
     """The reference score `unit` needs, computed or read from this machine's cache."""
-    teacher = load_teacher(unit.suite, unit.teacher_path, unit.device)
+    teacher = load_teacher(unit.suite, unit.teacher_path, unit.device, data_root=unit.data_root)
     train, test = load_split(unit.suite.dataset, "train", unit.data_root), load_split(unit.suite.dataset, "test",
                                                                                        unit.data_root)
     return reference_score(unit.suite, unit.protocol, teacher, train, test, unit.seed, unit.device)
@@ -244,22 +248,22 @@ def draw_sandboxed(unit: Unit, train: Split) -> Generated:
     if not gen.supports(unit.suite.name):
         raise GeneratorError(f"generator {gen.name} does not declare suite {unit.suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
-    ctx = SampleContext(suite=unit.suite.name, shape=unit.suite.image_shape, num_classes=unit.suite.num_classes,
-                        directory=gen.path.parent, device=unit.device, train=train if gen.needs_train_data else None)
+    ctx = context(gen, unit.suite.name, unit.suite.image_shape, unit.suite.num_classes, train, unit.device)
     t0 = time.perf_counter()
     samples, labels = sample_labelled(gen, ctx, unit.protocol.samples, unit.seed, unit.limits, protected)
-    return Generated(samples, labels, {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+    return Generated(samples, labels, generator_provenance(gen),
                      gen.sandbox, time.perf_counter() - t0)
 
 
-def in_process_draw(sample: Callable, generator: dict,
-                    directory: Path | None = None) -> Callable[[Unit, Split], Generated]:
+def in_process_draw(sample: Callable, generator: dict, directory: Path | None = None,
+                    weights: dict[str, Path] | None = None) -> Callable[[Unit, Split], Generated]:
     """`evaluate_unit`'s drawing step for a function in this process, with the checks the sandboxed path makes."""
 
     def draw(unit: Unit, train: Split) -> Generated:
         suite = unit.suite
         ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
-                            directory=directory or Path.cwd(), device=unit.device, train=train)
+                            directory=directory or Path.cwd(), device=unit.device, train=train,
+                            weights=weights or {})
         t0 = time.perf_counter()
         try:
             out = sample(unit.protocol.samples, unit.seed, ctx)
@@ -286,11 +290,11 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
     started = time.perf_counter()
     suite, protocol = unit.suite, unit.protocol
     with stage(f"{suite.name}: loading the teacher and the data"):
-        teacher = load_teacher(suite, unit.teacher_path, unit.device)
-        spaces = (feature_spaces(suite, teacher, unit.inception, unit.inception_weights, unit.device,
-                                 unit.inception_preprocessing) if unit.metrics else {})
+        teacher = load_teacher(suite, unit.teacher_path, unit.device, data_root=unit.data_root)
         train = load_split(suite.dataset, "train", unit.data_root)
         test = load_split(suite.dataset, "test", unit.data_root)
+        spaces = (feature_spaces(suite, teacher, unit.inception, unit.inception_weights, unit.device,
+                                 unit.inception_preprocessing) if unit.metrics else {})
     with stage(f"seed {unit.seed}: drawing {unit.protocol.samples:,} samples"):
         drawn = draw(unit, train)
     t0 = time.perf_counter()
@@ -326,12 +330,11 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
                                      timings)
     timings["total"] = time.perf_counter() - started
     return {
-        "schema": RECORD_SCHEMA,
+        **header(RecordKind.CS),
         "generator": drawn.generator,
         "sandbox": drawn.sandbox,
         "suite": suite.name,
-        "teacher": {"architecture": suite.teacher.architecture, "sha256": suite.teacher.sha256,
-                    "test_accuracy": suite.teacher.test_accuracy},
+        "teacher": teacher.record,
         "student": suite.student,
         "protocol": protocol.to_dict(),
         "seed": unit.seed,
@@ -344,11 +347,7 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
         "copying": copying,
         "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
         "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "csbench_version": __version__,
-        "torch_version": torch.__version__,
-        "device": unit.device if unit.device != "cpu" else f"cpu ({platform.processor() or platform.machine()}, "
-                                                           f"{torch.get_num_threads()} threads)",
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **provenance(unit.device, torch.get_num_threads(), torch_version=torch.__version__),
     }
 
 
@@ -371,7 +370,7 @@ def merge_seed_records(seed_records: Sequence[dict]) -> dict:
             timings[k] += v
     has_cas = all(r["cas"] is not None for r in seed_records)
     return {
-        "schema": RECORD_SCHEMA,
+        **header(RecordKind.CS),
         **{k: first[k] for k in ("generator", "sandbox", "suite", "teacher", "student", "protocol")},
         "seeds": [r["seed"] for r in seed_records],
         "raw_scores": raw,
@@ -450,8 +449,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     seeds = list(seeds if seeds is not None else protocol.seeds)
     if in_process:
         gen = load_generator_file(generator_file)
-        draw = in_process_draw(gen.sample, {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
-                               gen.path.parent)
+        draw = in_process_draw(gen.sample, generator_provenance(gen), gen.path.parent, fetch_generator_weights(gen))
     else:
         gen = describe(generator_file, limits, [Path(out_dir), *([data_root] if data_root else [])])
         draw = draw_sandboxed

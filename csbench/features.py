@@ -133,7 +133,7 @@ class InceptionFeatures(nn.Module):
 def teacher_space(suite: Suite, teacher: nn.Module) -> FeatureSpace:
     width = [m for m in teacher.classifier.modules() if isinstance(m, nn.Linear)][-1].in_features
     return FeatureSpace("teacher", f"{suite.teacher.architecture} penultimate layer ({width}-d), softmax over "
-                        f"{suite.num_classes} suite classes", suite.teacher.sha256, TeacherFeatures(teacher),
+                        f"{suite.num_classes} suite classes", suite.teacher.identity, TeacherFeatures(teacher),
                         INFERENCE_BATCH, True)
 
 

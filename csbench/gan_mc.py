@@ -11,7 +11,6 @@ protocol's epochs run over the larger set, so the mixed student takes (1 + ratio
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -19,15 +18,13 @@ from typing import Sequence
 
 import torch
 
-from . import __version__
-from .cache import atomic_path, sha256_file
+from .cache import atomic_path
 from .compression import pixel_mean, student_inputs, train_student
 from .data import load_split
 from .errors import CsbenchError, GeneratorError
 from .evaluate import draw_samples, dropout_seed, label_samples, real_logits, reference_scores
-from .generators import SampleContext
-from .results import record_path, write_record
-from .sandbox import Limits, describe
+from .results import RecordKind, generator_provenance, header, provenance, record_path, write_record
+from .sandbox import Limits, context, describe
 from .suites import Protocol, Suite, get_suite
 from .teacher import accuracy, load_teacher, predict_logits
 
@@ -54,7 +51,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     if not gen.supports(suite.name):
         raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
-    teacher = load_teacher(suite, teacher_path, device)
+    teacher = load_teacher(suite, teacher_path, device, data_root=data_root)
     train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
     timings: dict = defaultdict(float)
     t0 = time.perf_counter()
@@ -62,8 +59,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     timings["reference"] = time.perf_counter() - t0
     real = train.images[: protocol.samples]
     mean = pixel_mean(train.images)
-    ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
-                        directory=gen.path.parent, device=device, train=train if gen.needs_train_data else None)
+    ctx = context(gen, suite.name, suite.image_shape, suite.num_classes, train, device)
     n_generated = max(1, round(ratio * len(real)))
     folder = Path(out_dir) / suite.name / "compress"
     mixed, saved = [], None
@@ -86,12 +82,11 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
                 torch.save(student.cpu().state_dict(), tmp)
     timings["total"] = time.perf_counter() - started
     record = {
-        "kind": "image-compress",
-        "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+        **header(RecordKind.IMAGE_COMPRESS),
+        "generator": generator_provenance(gen),
         "sandbox": gen.sandbox,
         "suite": suite.name,
-        "teacher": {"architecture": suite.teacher.architecture, "sha256": suite.teacher.sha256,
-                    "test_accuracy": suite.teacher.test_accuracy},
+        "teacher": teacher.record,
         "student": suite.student,
         "protocol": protocol.to_dict(),
         "ratio": ratio,
@@ -101,10 +96,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
         "scores": {"real_only": real_only, "real_plus_generated": mixed},
         "student_saved": str(saved) if saved else None,
         "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
-        "csbench_version": __version__,
-        "torch_version": torch.__version__,
-        "device": device,
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **provenance(device, torch.get_num_threads(), torch_version=torch.__version__),
     }
     write_record(record_path(Path(out_dir), f"{suite.name}/compress", gen.name, protocol.name,
                              suite.default_protocol), record)

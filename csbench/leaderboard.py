@@ -292,7 +292,8 @@ def plot(frame: pd.DataFrame, path: Path, title: str) -> None:
     """CS against teacher-IS and against teacher-space recall, one labelled point per generator."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, column, label in ((axes[0], "teacher_is", "teacher-IS"), (axes[1], "teacher_recall", "teacher-space recall")):
+    panels = ((axes[0], "teacher_is", "teacher-IS"), (axes[1], "teacher_recall", "teacher-space recall"))
+    for ax, column, label in panels:
         ax.errorbar(frame[column], frame.cs, yerr=frame.half.fillna(0), fmt="o", capsize=3)
         for r in frame.itertuples():
             ax.annotate(r.generator, (getattr(r, column), r.cs), textcoords="offset points", xytext=(4, 4), fontsize=8)

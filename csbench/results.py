@@ -1,11 +1,54 @@
-"""Result records: one JSON file per (suite, generator, protocol), written atomically."""
+"""Result records: one JSON file per (suite, generator, protocol), written atomically, and what every record says
+about where it came from.
+
+Each kind of record names itself (`kind`) and its layout's version (`schema`); readers take records without
+`kind` as Compression Score records of schema 1 or 2, as csbench 0.1 and 0.2 wrote them.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import platform
+from enum import Enum
 from pathlib import Path
 
+from . import __version__
 from .cache import atomic_write_text
+
+
+class RecordKind(str, Enum):
+    CS = "image-cs"
+    IMAGE_COMPRESS = "image-compress"
+    TABULAR_COMPRESS = "tabular-compress"
+
+
+SCHEMA = {RecordKind.CS: 2, RecordKind.IMAGE_COMPRESS: 1, RecordKind.TABULAR_COMPRESS: 1}
+"""Layout versions: CS 2 added per-class accuracies, CAS and the copy measures."""
+
+
+def kind_of(record: dict) -> RecordKind:
+    return RecordKind(record.get("kind", RecordKind.CS.value))
+
+
+def header(kind: RecordKind) -> dict:
+    return {"kind": kind.value, "schema": SCHEMA[kind]}
+
+
+def generator_provenance(gen) -> dict:
+    """The generator file a record belongs to: a `SandboxedGenerator` or `Generator` with its `path`."""
+    from .cache import sha256_file
+
+    return {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)}
+
+
+def provenance(device: str, threads: int | None = None, **versions: str) -> dict:
+    """Which code, on which machine, when: `versions` adds the libraries the record's numbers depend on; `threads`
+    the torch thread count, which changes the order of float sums."""
+    cpu = platform.processor() or platform.machine()
+    machine = device if device != "cpu" else f"cpu ({cpu}{f', {threads} threads' if threads else ''})"
+    return {"csbench_version": __version__, **versions, "device": machine,
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def record_path(out_dir: Path | str, suite: str, generator: str, protocol: str, default_protocol: str) -> Path:

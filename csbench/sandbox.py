@@ -42,7 +42,7 @@ import torch
 
 from .cache import data_root, home, sha256_file
 from .errors import GeneratorError
-from .generators import Generator, SampleContext, check_samples
+from .generators import Generator, SampleContext, WeightFile, check_samples, fetch_generator_weights, parse_weights
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WORKER = PACKAGE_DIR / "sandbox_worker.py"
@@ -97,8 +97,18 @@ class SandboxedGenerator:
     path: Path
     sandbox: dict
     import_s: float | None = None  # the harness's wall clock for the describing child: start to exit
+    weights: tuple[WeightFile, ...] = ()  # the weight files it declares, fetched by the harness
 
     supports = Generator.supports
+
+
+def context(gen: SandboxedGenerator, suite: str, shape: tuple[int, ...], num_classes: int, train=None,
+            device: str = "cpu") -> SampleContext:
+    """The context a sandboxed generator is called in: the training split only where it declares it needs it,
+    and its declared weight files, downloaded and verified here first (the sandbox has no network)."""
+    return SampleContext(suite=suite, shape=tuple(shape), num_classes=num_classes, directory=gen.path.parent,
+                         device=device, train=train if gen.needs_train_data else None,
+                         weights=fetch_generator_weights(gen))
 
 
 @dataclass(frozen=True)
@@ -415,7 +425,8 @@ def _meta(meta: object, who: str) -> dict:
             and isinstance(meta.get("description"), str)):
         raise GeneratorError(f"{who} did not report what it registers")
     return {"name": meta["name"], "suites": [clean(s, 80) for s in meta["suites"]],
-            "needs_train_data": meta["needs_train_data"], "description": clean(meta["description"])}
+            "needs_train_data": meta["needs_train_data"], "description": clean(meta["description"]),
+            "weights": parse_weights(meta.get("weights", {}), who)}
 
 
 def _signal_name(status: int) -> signal.Signals | None:
@@ -643,7 +654,7 @@ def describe(file: Path | str, limits: Limits = Limits(), protected: Sequence[Pa
         DESCRIBED[key] = SandboxedGenerator(name=meta["name"], suites=tuple(meta["suites"]),
                                             needs_train_data=meta["needs_train_data"],
                                             description=meta["description"], path=path, sandbox=child.sandbox,
-                                            import_s=child.wall_s)
+                                            import_s=child.wall_s, weights=meta["weights"])
     return DESCRIBED[key]
 
 

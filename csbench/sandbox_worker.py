@@ -287,7 +287,7 @@ def run(request: dict, applied: dict) -> dict:
         pass
     name = f"generator {gen.name}"
     meta = {"name": gen.name, "suites": list(gen.suites), "needs_train_data": gen.needs_train_data,
-            "description": gen.description}
+            "description": gen.description, "weights": [w.to_json() for w in gen.weights]}
     if request.get("n") is None:
         return {"meta": meta}
     train = None

@@ -21,7 +21,8 @@ MIN_SEEDS = 3  # below this an interval is not shown and a row is not ranked or 
 RATIO_METHOD = (f"CS = mean(raw) / mean(reference) over seeds; ± is the {LEVEL * 100:g} % paired ratio-of-means "
                 "interval (linearised Fieller): residuals d_i = raw_i − CS · reference_i on the same seed i, "
                 f"SE = sd(d) / (√n · mean(reference)), half-width t({(1 + LEVEL) / 2:g}, n − 1) · SE with "
-                f"Student's t at n − 1 degrees of freedom for n seeds; rows with fewer than {MIN_SEEDS} seeds get no interval.")
+                f"Student's t at n − 1 degrees of freedom for n seeds; rows with fewer than {MIN_SEEDS} seeds get "
+                "no interval.")
 TEST_METHOD = (f"a two-sided paired t-test at the {(1 - LEVEL) * 100:.2g} % level on the per-seed differences "
                "CS_a,i − CS_b,i (CS_i = raw_i / reference_i) over the seeds both rows share, "
                f"for pairs sharing at least {MIN_SEEDS} seeds; each pair is tested alone")

@@ -48,11 +48,17 @@ def failure(exc: Exception) -> CsbenchError:
     return CsbenchError(clean(f"unexpected {type(exc).__name__}: {exc}", 500))
 
 
+def teacher_pin(record: dict) -> str:
+    """The pin of the teacher a record was made with: a published teacher's file pin, else its state dict's."""
+    teacher = record.get("teacher", {})
+    return teacher.get("pin", f"sha256:{teacher.get('sha256')}")
+
+
 def _same_inputs(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol) -> bool:
     """Same generator file, teacher and protocol, and made by this csbench version (bumped when results change)."""
     return (record.get("csbench_version") == __version__
             and record.get("generator", {}).get("sha256") == generator_sha256
-            and record.get("teacher", {}).get("sha256") == suite.teacher.sha256
+            and teacher_pin(record) == str(suite.teacher.pin)
             and record.get("protocol") == as_stored(protocol.to_dict()))
 
 

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import GeneratorError
-from .generators import SampleContext
-from .sandbox import ChildResult, Limits, SandboxedGenerator, describe, run_child
+from .errors import CsbenchError, GeneratorError
+from .sandbox import ChildResult, Limits, SandboxedGenerator, context, describe, run_child
 from .tasks import Target, task_of
 
 
@@ -108,8 +107,13 @@ def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, l
                                                                else f", not {suite.name}")))
     if not checks[-1].passed:
         return checks
-    ctx = SampleContext(suite=suite.name, shape=suite.shape, num_classes=suite.num_classes,
-                        directory=gen.path.parent, train=suite.train() if gen.needs_train_data else None)
+    try:
+        ctx = context(gen, suite.name, suite.shape, suite.num_classes, suite.train() if gen.needs_train_data else None)
+    except CsbenchError as exc:
+        return checks + [Check("weight files match their pins", False, str(exc))]
+    if gen.weights:
+        pins = ", ".join(f"{w.name} ({w.pin})" for w in gen.weights)
+        checks.append(Check("weight files match their pins", True, pins))
     draws = []
     for attempt in ("first", "second"):
         left = deadline - time.monotonic()

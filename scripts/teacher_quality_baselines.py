@@ -14,10 +14,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from csbench.data import load_split
+from csbench.features import teacher_space
 from csbench.generators import SampleContext, load_generator_file
 from csbench.quality import sample_quality
 from csbench.suites import get_suite
-from csbench.features import teacher_space
 from csbench.teacher import load_teacher
 
 ROOT = Path(__file__).resolve().parents[1]

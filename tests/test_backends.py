@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 import torch
+from conftest import GENERATORS
 
 import csbench.sweep
 from csbench.backends import RayBackend, SlurmBackend, require
@@ -15,7 +16,6 @@ from csbench.errors import CsbenchError
 from csbench.evaluate import evaluate_unit
 from csbench.results import read_record, write_record
 from csbench.sweep import evaluate_all
-from conftest import GENERATORS
 
 ray = pytest.importorskip("ray")
 NAMES = ("real_data", "uniform_noise")
@@ -151,7 +151,7 @@ def seed_record(seed, raw, reference, **extra):
     return {"generator": {"name": "g", "file": "g.py", "sha256": "ab"}, "sandbox": {"landlock": True}, "suite": "s",
             "teacher": {"sha256": "cd"}, "student": "st", "protocol": {"name": "p"}, "seed": seed, "raw_score": raw,
             "reference_score": reference, "metrics": {"teacher": {"is": 2.0}} if seed == 4 else None,
-            "per_class": {"raw": [raw], "reference": [reference], "classes": ["c"]}, "cas": None,
+            "per_class": {"raw": [raw], "reference": [reference], "classes": ["c"]}, "cas": None, "copying": None,
             "timings_s": {"sampling": 1.25, "total": 2.5}, "peak_memory_mib": 100 + seed,
             "csbench_version": "0", "torch_version": "2", "device": "cpu", "date": f"2026-01-0{seed}T00:00:00Z",
             **extra}
@@ -181,12 +181,13 @@ def test_merge_accepts_a_seed_record_read_back_from_json_beside_a_fresh_one():
 
 
 def test_reference_scores_are_cached_one_file_per_seed(tiny_suite, tmp_path):
-    from csbench.evaluate import protocol_key, reference_path, reference_score
+    from csbench.evaluate import StudentScore, protocol_key, reference_path, reference_score
 
     protocol = tiny_suite.protocol()
-    write_record(tmp_path / tiny_suite.name / f"cs-{protocol_key(tiny_suite, protocol)}.json", {"0": 0.75})  # the file of all seeds that caches written before units hold
-    write_record(reference_path(tiny_suite, protocol, 1, tmp_path), {"seed": 1, "accuracy": 0.5})
+    for seed, accuracy in ((0, 0.75), (1, 0.5)):
+        write_record(reference_path(tiny_suite, protocol, seed, tmp_path),
+                     {"seed": seed, "accuracy": accuracy, "per_class": [accuracy] * 10})
     scores = [reference_score(tiny_suite, protocol, None, None, None, seed, cache_dir=tmp_path) for seed in (0, 1)]
-    assert scores == [0.75, 0.5]
+    assert scores == [StudentScore(0.75, (0.75,) * 10), StudentScore(0.5, (0.5,) * 10)]
     key = protocol_key(tiny_suite, protocol)
     assert reference_path(tiny_suite, protocol, 1, tmp_path) == tmp_path / tiny_suite.name / f"cs-{key}-seed1.json"

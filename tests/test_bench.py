@@ -8,10 +8,10 @@ import json
 
 import pytest
 import torch
+from conftest import GENERATORS, ROOT
 
 from csbench import suites
 from csbench.evaluate import Unit, evaluate_unit
-from conftest import GENERATORS, ROOT
 
 spec = importlib.util.spec_from_file_location("bench_evaluation", ROOT / "benchmarks" / "bench_evaluation.py")
 bench = importlib.util.module_from_spec(spec)

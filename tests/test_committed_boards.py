@@ -1,9 +1,9 @@
 """The committed boards are what the committed records render to: a record added without re-rendering fails here."""
 
 import pytest
+from conftest import ROOT
 
 from csbench.cli import main
-from conftest import ROOT
 
 BOARDS = sorted(p.name for p in (ROOT / "leaderboards").glob("*.md"))
 

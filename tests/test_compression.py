@@ -1,11 +1,9 @@
+import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
-
-import dataclasses
-
-import numpy as np
 
 from csbench.compression import batch_order, distillation_loss, pixel_mean, student_inputs, train_student
 from csbench.models import build_model

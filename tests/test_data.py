@@ -2,11 +2,11 @@ import urllib.error
 
 import pytest
 import torch
+from conftest import class_structured_images, write_fashion_mnist
 from torchvision.datasets import FashionMNIST
 
 from csbench.data import load_fashion_mnist, load_split
 from csbench.errors import DatasetMissing
-from conftest import class_structured_images, write_fashion_mnist
 
 
 def test_loads_torchvision_raw_layout(tiny_data):

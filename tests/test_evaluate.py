@@ -1,14 +1,13 @@
-import dataclasses
 import json
 
 import pytest
 import torch
+from conftest import GENERATORS
 
 from csbench.errors import ChecksumMismatch, CsbenchError, GeneratorError
 from csbench.evaluate import evaluate
 from csbench.results import read_record, record_path
 from csbench.teacher import load_teacher
-from conftest import GENERATORS
 
 
 def run(tiny_suite, tiny_data, tmp_path, name, **kw):
@@ -115,7 +114,6 @@ def test_records_carry_per_class_scores_and_cas_for_labelled_generators(tiny_sui
 
 
 def test_module_sampler_scores_a_network_held_in_memory(tiny_suite, tiny_data):
-    import torch
     from torch import nn
 
     import csbench.api

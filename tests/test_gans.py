@@ -7,12 +7,12 @@ import shutil
 
 import pytest
 import torch
+from conftest import GENERATORS, ROOT
 
 from csbench.cache import sha256_file
 from csbench.errors import GeneratorError
 from csbench.gans import GAN_ARCHITECTURES, load_network, sample, save_checkpoint, train
 from csbench.generators import SampleContext, load_generator_file
-from conftest import GENERATORS, ROOT
 
 FASHION = GENERATORS / "fashion_mnist"
 CHECKPOINTS = {f"{arch}_{stage}.py": f"{arch}_epoch{epoch}"

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
+from conftest import GENERATORS as GENERATOR_DIR
 
 from csbench.errors import GeneratorError
 from csbench.generators import GENERATORS, check_samples, load_generator_file
-from conftest import GENERATORS as GENERATOR_DIR
 
 
 def test_loading_by_path_registers_the_generator():

@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_PROTOCOL
 from torch import nn
 
 from csbench.compression import distillation_loss, train_student
 from csbench.features import extract, teacher_space
 from csbench.models import build_model
 from csbench.suites import get_suite
-from conftest import TINY_PROTOCOL
 
 
 def relu_before_pool(model: nn.Module) -> nn.Module:

@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from csbench.stats import (direction, per_seed_cs, ratio_interval, ratio_of_means, ratio_stderr, t_critical,
-                           t_interval)
+from csbench.stats import direction, per_seed_cs, ratio_interval, ratio_of_means, ratio_stderr, t_critical, t_interval
 
 T_DF2 = 4.302653  # t(0.975, 2), from tables
 

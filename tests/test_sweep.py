@@ -1,8 +1,9 @@
 import json
 import shutil
 
-from csbench.sweep import evaluate_all, generator_files
 from conftest import GENERATORS
+
+from csbench.sweep import evaluate_all, generator_files
 
 
 def make_generator_dir(tmp_path):

@@ -133,7 +133,8 @@ def test_validate_checks_a_table_without_a_range(tmp_path, offline):
     assert len(wine.train()) == 124  # 9 generated rows per training row
     rows = np.array([[-3.0, 4.0]], dtype=np.float32)
     checks = sample_checks(rows, 1, (2,), wine.value_range)
-    assert [c.name for c in checks] == ["requested count", "shape", "dtype", "finite values"] and not first_problem(checks)
+    assert [c.name for c in checks] == ["requested count", "shape", "dtype", "finite values"]
+    assert not first_problem(checks)
     assert first_problem(sample_checks(rows, 1, (2,))).detail == "[-3, 4], expected within [0, 1]"
     assert first_problem(sample_checks(rows.astype(np.int64), 1, (2,), None)).detail == "int64, expected floats"
     with pytest.raises(DatasetMissing, match="magic.npz"):
@@ -228,7 +229,8 @@ def test_cli_compress_and_board(tmp_path, magic_dir, monkeypatch, capsys, offlin
     assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--seeds", "1", "--out", str(out),
                  "--data-dir", str(magic_dir), "--no-students"]) == 0
     assert not (out / "magic" / "students").exists()
-    assert main(["leaderboard", "render", "--suite", "magic", "--results", str(out), "--out", str(tmp_path / "boards")]) == 0
+    boards = tmp_path / "boards"
+    assert main(["leaderboard", "render", "--suite", "magic", "--results", str(out), "--out", str(boards)]) == 0
     assert "tabular_real_data rows only" in (tmp_path / "boards" / "magic.md").read_text()
     assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--data-dir", str(tmp_path / "none")]) == 2
     assert main(["compress", "--suite", "magic", "--generator", str(REAL), "--protocol", "paper"]) == 2

@@ -8,8 +8,6 @@ compression set), `generated` (teacher-labelled generated rows only) and `real_p
 
 from __future__ import annotations
 
-import datetime as dt
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,19 +17,25 @@ import joblib
 import numpy as np
 import sklearn
 
-from .. import __version__
-from ..cache import atomic_path, sha256_file
-from ..stats import ratio_interval
-from ..errors import CsbenchError, GeneratorError
-from ..generators import SampleContext
-from ..progress import progress_bar
-from ..results import write_record
-from ..sandbox import Limits, describe
-from ..sandbox import sample as sandboxed_sample
+from ..cache import atomic_path
 from ..data import Split
+from ..errors import CsbenchError, GeneratorError
+from ..progress import progress_bar
+from ..results import RecordKind, generator_provenance, header, provenance, write_record
+from ..sandbox import Limits, context, describe
+from ..sandbox import sample as sandboxed_sample
+from ..stats import ratio_interval
 from .data import load_table
-from .forest import (class_probabilities, fit_student, fit_teacher, hard_targets, metric, prefix_forest,
-                     soft_targets, staged_predictions)
+from .forest import (
+    class_probabilities,
+    fit_student,
+    fit_teacher,
+    hard_targets,
+    metric,
+    prefix_forest,
+    soft_targets,
+    staged_predictions,
+)
 from .suites import TabularSuite
 
 CONDITIONS = ("true_labels", "teacher_real", "generated", "real_plus_generated")
@@ -108,8 +112,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
     if not gen.supports(suite.name):
         raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} "
                              f"(it supports {', '.join(gen.suites)})")
-    ctx = SampleContext(suite=suite.name, shape=(train.rows.shape[1],), num_classes=suite.num_classes,
-                        directory=gen.path.parent, train=train if gen.needs_train_data else None)
+    ctx = context(gen, suite.name, (train.rows.shape[1],), suite.num_classes, train)
     n_generated = generated_rows(ratio, len(train))
     scores = {c: {k: [] for k in suite.student_sizes} for c in CONDITIONS}
     timings = {"sampling": 0.0, "labelling": 0.0, "students": 0.0}
@@ -143,9 +146,9 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
     cs = {k: ratio_interval(scores["generated"][k], scores["teacher_real"][k]) for k in suite.student_sizes}
     timings["total"] = time.perf_counter() - started
     record = {
-        "kind": "tabular-compress",
+        **header(RecordKind.TABULAR_COMPRESS),
         "suite": suite.name,
-        "generator": {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)},
+        "generator": generator_provenance(gen),
         "sandbox": gen.sandbox,
         "teacher": {"model": "RandomForestClassifier", "trees": suite.teacher.trees, "seed": suite.teacher.seed,
                     "test_score": prep.teacher_score},
@@ -159,10 +162,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
         "cs": {str(k): {"cs": v[0], "half_width": v[1]} for k, v in cs.items()},
         "students_saved": [str(Path(students_dir) / gen.name / s) for s in saved],
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
-        "csbench_version": __version__,
-        "sklearn_version": sklearn.__version__,
-        "device": f"cpu ({platform.processor() or platform.machine()})",
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **provenance("cpu", sklearn_version=sklearn.__version__),
     }
     if out_dir is not None:
         write_record(Path(out_dir) / suite.name / f"{gen.name}.json", record)

@@ -1,5 +1,5 @@
-"""Tables as `csbench.data.Split`s of numpy arrays: rows float32 (N, F), standardised with the training split's statistics;
-labels int64 in 0..C-1.
+"""Tables as `csbench.data.Split`s of numpy arrays: rows float32 (N, F), standardised with the training split's
+statistics; labels int64 in 0..C-1.
 
 Each loader returns (train, test). MAGIC reads the seed authors' split from a local `magic.npz` or,
 online, fetches MagicTelescope from OpenML; scikit-learn's bundled sets need no network; the large
@@ -17,8 +17,8 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.model_selection import train_test_split
 
 from ..cache import data_root, home
-from ..errors import DatasetMissing
 from ..data import Split
+from ..errors import DatasetMissing
 from ..registry import Registry
 
 SPLIT_SEED = 0

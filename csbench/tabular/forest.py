@@ -54,7 +54,8 @@ def fit_student(rows: np.ndarray, targets: np.ndarray, trees: int, seed: int) ->
     return RandomForestRegressor(n_estimators=trees, random_state=seed, n_jobs=N_JOBS).fit(rows, targets)
 
 
-def staged_predictions(forest: RandomForestRegressor, rows: np.ndarray, sizes: tuple[int, ...]) -> dict[int, np.ndarray]:
+def staged_predictions(forest: RandomForestRegressor, rows: np.ndarray,
+                       sizes: tuple[int, ...]) -> dict[int, np.ndarray]:
     """The prediction of the forest's first k trees, for each k in `sizes`."""
     per_tree = np.stack([tree.predict(rows) for tree in forest.estimators_[: max(sizes)]])
     running = np.cumsum(per_tree, axis=0)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..cache import atomic_write_text
 from ..errors import CsbenchError
-from ..results import read_record
+from ..results import RecordKind, kind_of, read_record
 from ..stats import LEVEL, MIN_SEEDS, RATIO_METHOD, direction, ratio_interval, t_interval
 from ..tables import markdown_table
 from .suites import TabularSuite, get_tabular_suite
@@ -57,7 +57,7 @@ def gains(record: dict, size: int) -> list[float]:
 def read_compress_records(results_dir: Path | str, suite: str) -> list[dict]:
     folder = Path(results_dir) / suite
     records = [read_record(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
-    return [r for r in records if r.get("kind") == "tabular-compress"]
+    return [r for r in records if kind_of(r) is RecordKind.TABULAR_COMPRESS]
 
 
 def check_comparable(records: list[dict]) -> None:
@@ -101,7 +101,8 @@ def render_board(suite: TabularSuite, records: list[dict]) -> str:
         f"test {metric} **{teacher['test_score']:.4f}**.",
         "Students: RandomForestRegressor fitted to the teacher's class probabilities "
         f"({'P(class 1)' if first['metric'] == 'auc' else 'the probability vector, argmax to predict'}); "
-        f"generated rows: {first['ratio']:g} x the training rows ({first['generated_rows']:,}), labelled by the teacher.",
+        f"generated rows: {first['ratio']:g} x the training rows ({first['generated_rows']:,}), labelled by the "
+        "teacher.",
         f"Test {metric} on the real test split, mean ± {LEVEL * 100:g} % t-interval over seeds {first['seeds']} "
         "(seed = student seed = generator seed; the teacher is fixed).",
         "",
@@ -117,21 +118,22 @@ def render_board(suite: TabularSuite, records: list[dict]) -> str:
                      for r in records], "generator")]
     lines += ["", f"## Compression Score (generated rows only / teacher-labelled real rows), ± {LEVEL * 100:g} %", "",
               table([[r["generator"]["name"], *(cs_cell(r, k) for k in sizes)] for r in records], "generator")]
-    lines += ["", f"Raw: the generated rows only; reference: the teacher-labelled real rows (real only). {RATIO_METHOD}"]
+    lines += ["", "Raw: the generated rows only; reference: the teacher-labelled real rows (real only). "
+              f"{RATIO_METHOD}"]
     cells = [verdict(gains(r, k)) for r in records for k in sizes]
     flagged = sum(v != "no clear difference" for v in cells)
     lines += ["", "## Summary", "",
-              f"{flagged} of {len(cells)} cells differ from real only at {LEVEL * 100:g} % (paired t-test, each cell tested "
-              f"alone; about {(1 - LEVEL) * len(cells):.1f} would by chance if nothing differed).", ""]
+              f"{flagged} of {len(cells)} cells differ from real only at {LEVEL * 100:g} % (paired t-test, each cell "
+              f"tested alone; about {(1 - LEVEL) * len(cells):.1f} would by chance if nothing differed).", ""]
     for r in records:
         by_verdict: dict[str, list[str]] = {}
         for k in sizes:
             by_verdict.setdefault(verdict(gains(r, k)), []).append(str(k))
         lines.append(f"- real + {r['generator']['name']}: " + "; ".join(
             f"{v} with {', '.join(ks)} tree{'s' * (ks != ['1'])}" for v, ks in by_verdict.items()) + ".")
-    lines += ["", "Records: " + ", ".join(f"`results/{suite.name}/{r['generator']['name']}.json` "
-                                         f"({r['generator']['file']} sha256 {r['generator']['sha256'][:12]}, {r['date']})"
-                                         for r in records) + ".",
+    sources = [f"`results/{suite.name}/{r['generator']['name']}.json` "
+               f"({r['generator']['file']} sha256 {r['generator']['sha256'][:12]}, {r['date']})" for r in records]
+    lines += ["", "Records: " + ", ".join(sources) + ".",
               f"Rendered by `csbench leaderboard render --suite {suite.name}`.", ""]
     return "\n".join(lines)
 
