@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import atomic_path, atomic_write_text
+from .metrics.prdc import CONCENTRATION_FLAG, precision_rests_on_few_balls
 from .results import read_records
 from .stats import (
     MIN_SEEDS,
@@ -148,7 +149,15 @@ def generator_cells(r) -> list[str]:
     copies = "–" if math.isnan(r.copy_rate) else f"{_fmt(r.copy_rate)} / {_fmt(r.heldout_rate)}"
     return [f"`{r.generator}`", _cs_cell(r), _fmt(r.normalised_cs), str(r.seeds), worst, cas,
             copies + (" (flagged)" if r.flagged else ""), _fmt(r.teacher_is, 2), _fmt(r.teacher_fid, 1),
-            _fmt(r.teacher_precision), _fmt(r.teacher_recall), _fmt(r.teacher_density), _fmt(r.teacher_coverage)]
+            _precision_cell(r), _fmt(r.teacher_recall), _fmt(r.teacher_density), _fmt(r.teacher_coverage)]
+
+
+def _precision_cell(r) -> str:
+    """Precision, marked where it rests on a few real outliers' balls rather than on the data."""
+    if math.isnan(r.teacher_precision) or math.isnan(r.teacher_coverage):
+        return _fmt(r.teacher_precision)
+    few = precision_rests_on_few_balls(r.teacher_precision, r.teacher_coverage)
+    return _fmt(r.teacher_precision) + (" (few balls)" if few else "")
 
 
 def ranking_table(frame: pd.DataFrame) -> str:
@@ -341,8 +350,12 @@ COLUMNS = [
     "- copies / held-out: the share of samples the teacher-space copy test calls copies of training images, against "
     "the same share for held-out real images; flagged generators are listed apart, not ranked.",
     "- teacher-IS, teacher-FID, precision, recall, density, coverage: sample metrics with the suite's teacher as the "
-    "feature network. Inception metrics (pytorch-fid's InceptionV3, blank where its weights were unavailable), class "
-    "entropy, confidence and provenance are in each protocol's details table.",
+    "feature network. Precision marked \"(few balls)\" rests on the balls of a few real outliers, not on the data: "
+    f"precision ÷ coverage (precise samples per covered real ball) is above {CONCENTRATION_FLAG:g}, as for noise, "
+    "whose features collapse into one small cloud (benchmarks/results/precision-noise.md); read coverage and density "
+    "beside it. Inception metrics (InceptionV3, each record naming its input preprocessing, torch-fidelity's by "
+    "default; blank where its weights were unavailable), class entropy, confidence and provenance are in each "
+    "protocol's details table.",
 ]
 
 

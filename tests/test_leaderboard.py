@@ -175,3 +175,16 @@ def test_reference_line_takes_the_widest_record_and_names_references_that_differ
     assert "reaches 0.7500 test accuracy (seeds: 0.7500, 0.7400, 0.7600)" in text
     assert "own reference for a seed (seed 0: 0.7500, 0.7512)" in text
     assert "own reference" not in reference_lines(board_frame(RECORDS, "paper"), RECORDS, "paper")
+
+
+def test_precision_resting_on_few_real_balls_is_marked():
+    collapsed = record("gaussian_noise", [0.1, 0.1, 0.11], 1.2, 0.0)
+    collapsed["metrics"]["teacher"].update(precision=0.773, coverage=0.0011)
+    spread = record("acgan", [0.6, 0.61, 0.62], 3.0, 0.3)
+    spread["metrics"]["teacher"].update(precision=0.704, coverage=0.05)
+    frame = board_frame([collapsed, spread], "paper").set_index("generator", drop=False)
+    from csbench.leaderboard import generator_cells
+
+    assert "0.773 (few balls)" in generator_cells(next(frame.loc[["gaussian_noise"]].itertuples()))
+    assert "0.704" in generator_cells(next(frame.loc[["acgan"]].itertuples()))
+    assert "0.704 (few balls)" not in generator_cells(next(frame.loc[["acgan"]].itertuples()))
