@@ -8,8 +8,6 @@ at the same sample count and under the same input preprocessing, which the recor
 
 from __future__ import annotations
 
-import shutil
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -20,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cache import atomic_path, sha256_file
+from .cache import sha256_file
 from .errors import CsbenchError
 from .progress import progress_bar
 from .suites import Suite
@@ -114,8 +112,9 @@ class InceptionFeatures(nn.Module):
         check_preprocessing(preprocessing)
         self.preprocessing = preprocessing
         native = preprocessing == "pytorch-fid"
-        # pytorch-fid's constructor always fetches its weights by URL; hand it the state dict found and
-        # checked here instead, so that the network is built and strictly loaded by pytorch-fid's own code.
+        # pytorch-fid's constructor always fetches its weights by URL and unpickles them without restriction;
+        # hand it the state dict found, pinned and loaded here with weights_only=True instead, so that the network
+        # is built and strictly loaded by pytorch-fid's own code (its API has no argument for a state dict).
         with mock.patch.object(pytorch_fid.inception, "load_state_dict_from_url", lambda *a, **kw: state_dict):
             self.inception = pytorch_fid.inception.InceptionV3([self.POOL3], resize_input=native,
                                                                normalize_input=native)
@@ -147,16 +146,17 @@ def how_to_get_inception(path: Path) -> str:
             "these metrics)")
 
 
-def download_inception(path: Path, timeout: float = 60.0) -> None:
-    """Fetch the weights into `path` atomically; a file whose sha256 does not start with the hub prefix is dropped."""
+def download_inception(path: Path) -> None:
+    """torch hub's download: into a temporary file, moved onto `path` only if its sha256 starts with the pin."""
     url = INCEPTION_URL
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
-                shutil.copyfileobj(response, f)
-            if not sha256_file(tmp).startswith(INCEPTION_SHA256_PREFIX):
-                raise InceptionUnavailable(f"the file downloaded from {url} is not pytorch-fid's Inception "
-                                           f"weights (sha256 does not start with {INCEPTION_SHA256_PREFIX})")
+        torch.hub.download_url_to_file(url, str(path), hash_prefix=INCEPTION_SHA256_PREFIX, progress=False)
+    except RuntimeError as exc:
+        if "invalid hash" not in str(exc):
+            raise
+        raise InceptionUnavailable(f"the file downloaded from {url} is not pytorch-fid's Inception "
+                                   f"weights (sha256 does not start with {INCEPTION_SHA256_PREFIX})") from None
     except OSError as exc:
         raise InceptionUnavailable(f"pytorch-fid's Inception weights are not at {path} and could not be "
                                    f"downloaded ({type(exc).__name__}); {how_to_get_inception(path)}") from None

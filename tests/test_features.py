@@ -204,3 +204,15 @@ def test_cli_fails_in_one_line_on_missing_explicit_weights(tmp_path, capsys):
                  str(tmp_path), "--inception-weights", str(tmp_path / "none.pth")]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]  # after the plan line
     assert error.startswith("error: Inception weights") and "none.pth not found" in error
+
+
+def test_a_download_that_misses_the_pin_leaves_nothing_behind(tmp_path, monkeypatch):
+    from csbench import features
+
+    fake = tmp_path / "not-inception.pth"
+    fake.write_bytes(b"not the weights")
+    monkeypatch.setattr(features, "INCEPTION_URL", fake.as_uri())
+    target = tmp_path / "hub" / features.INCEPTION_FILE
+    with pytest.raises(features.InceptionUnavailable, match="is not pytorch-fid's Inception weights"):
+        features.download_inception(target)
+    assert not target.exists() and list(target.parent.iterdir()) == []
