@@ -125,7 +125,9 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
     from .sweep import evaluate_all
 
     count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
-    colour = {"evaluated": "green", "current": "cyan", "unsupported": "dim", "failed": "red"}
+    from .sweep import Status
+
+    colour = {Status.EVALUATED: "green", Status.CURRENT: "cyan", Status.UNSUPPORTED: "dim", Status.FAILED: "red"}
     outcomes = evaluate_all(
         args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol, only=args.only,
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
@@ -135,7 +137,7 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
         on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {escape(o.detail)}",
                                            highlight=False, soft_wrap=True),
     )
-    failed = sum(o.status == "failed" for o in outcomes)
+    failed = sum(o.status is Status.FAILED for o in outcomes)
     console.print(f"{len(outcomes)} generator files: " + ", ".join(
         f"{sum(o.status == s for o in outcomes)} {s}" for s in colour))
     return 1 if failed else 0

@@ -11,7 +11,6 @@ import hashlib
 import json
 import resource
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -48,6 +47,7 @@ from .teacher import (
     predict_features,
     predict_logits,
 )
+from .timing import Timings
 
 
 def protocol_key(suite: Suite, protocol: Protocol) -> str:
@@ -70,10 +70,8 @@ def dropout_seed(protocol: Protocol, seed: int) -> int | None:
 
 def label_samples(teacher: torch.nn.Module, samples: torch.Tensor, device: str, timings: dict,
                   noise_seed: int | None = None) -> torch.Tensor:
-    t0 = time.perf_counter()
-    logits = predict_logits(teacher, samples, device=device, dropout_seed=noise_seed, label="teacher labelling")
-    timings["labelling"] += time.perf_counter() - t0
-    return logits
+    with timings.measure("labelling"):
+        return predict_logits(teacher, samples, device=device, dropout_seed=noise_seed, label="teacher labelling")
 
 
 def label_and_extract(teacher: torch.nn.Module, samples: torch.Tensor, device: str, timings: dict,
@@ -81,10 +79,9 @@ def label_and_extract(teacher: torch.nn.Module, samples: torch.Tensor, device: s
     """The teacher's logits on `samples` and, from the same forward pass, their teacher-space features and
     probabilities: the metrics need no second pass over the samples. Where dropout noise reaches the features
     (labelling with dropout on), the metrics make their own clean pass instead (None)."""
-    t0 = time.perf_counter()
-    features, logits = predict_features(teacher, samples, device=device, dropout_seed=noise_seed,
-                                        label="teacher labelling")
-    timings["labelling"] += time.perf_counter() - t0
+    with timings.measure("labelling"):
+        features, logits = predict_features(teacher, samples, device=device, dropout_seed=noise_seed,
+                                            label="teacher labelling")
     if noise_seed is not None and has_dropout_before_features(teacher):
         return logits, None
     if noise_seed is not None:  # the features are clean; the metrics' probabilities must be too
@@ -140,13 +137,11 @@ def student_score(suite: Suite, protocol: Protocol, samples: torch.Tensor, targe
                   loss: str | None = None) -> StudentScore:
     """Train a student on `samples` with `targets` (teacher logits, or class indices with
     `loss="cross-entropy"`), score it on the real test split."""
-    t0 = time.perf_counter()
-    student = train_student(suite, protocol, student_inputs(samples, mean), targets, seed, device, label=label,
-                            loss=loss)
-    t1 = time.perf_counter()
-    predictions = predict_logits(student, student_inputs(test.images, mean), device=device).argmax(1)
-    timings["training"] += t1 - t0
-    timings["scoring"] += time.perf_counter() - t1
+    with timings.measure("training"):
+        student = train_student(suite, protocol, student_inputs(samples, mean), targets, seed, device, label=label,
+                                loss=loss)
+    with timings.measure("scoring"):
+        predictions = predict_logits(student, student_inputs(test.images, mean), device=device).argmax(1)
     return StudentScore((predictions == test.labels).float().mean().item(),
                         per_class_accuracy(predictions, test.labels, suite.num_classes))
 
@@ -167,7 +162,7 @@ def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, 
         raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
                              f"fewer than the protocol's {protocol.samples}")
     real = train.images[: protocol.samples]
-    timings: dict = defaultdict(float)
+    timings = Timings()
     logits = real_logits(suite, teacher, real, device, timings, cache_dir, dropout_seed(protocol, seed))
     score = student_score(suite, protocol, real, logits, pixel_mean(train.images), test, seed, device, timings,
                           label=f"reference seed {seed}")
@@ -287,7 +282,15 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
     `draw(unit, train) -> Generated` supplies the samples: the sandboxed generator file by default, a trusted
     in-memory generator for csbench.api. A generator that returns its own labels also gets its CAS: the same
     student, trained on those labels."""
-    started = time.perf_counter()
+    timings = Timings()
+    with timings.measure("total"):
+        record = _score_seed(unit, draw, timings)
+    return {**record, "timings_s": timings.rounded(),
+            "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            **provenance(unit.device, torch.get_num_threads(), torch_version=torch.__version__)}
+
+
+def _score_seed(unit: Unit, draw, timings: Timings) -> dict:
     suite, protocol = unit.suite, unit.protocol
     with stage(f"{suite.name}: loading the teacher and the data"):
         teacher = load_teacher(suite, unit.teacher_path, unit.device, data_root=unit.data_root)
@@ -297,11 +300,9 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
                                  unit.inception_preprocessing) if unit.metrics else {})
     with stage(f"seed {unit.seed}: drawing {unit.protocol.samples:,} samples"):
         drawn = draw(unit, train)
-    t0 = time.perf_counter()
-    reference = unit.reference
-    if reference is None:
-        reference = reference_score(suite, protocol, teacher, train, test, unit.seed, unit.device)
-    timings: dict = defaultdict(float, reference=time.perf_counter() - t0, sampling=drawn.sampling_s)
+    timings["sampling"] += drawn.sampling_s
+    with timings.measure("reference"):
+        reference = unit.reference or reference_score(suite, protocol, teacher, train, test, unit.seed, unit.device)
     extracted = {}
     noise_seed = dropout_seed(protocol, unit.seed)
     if isinstance(spaces.get("teacher"), FeatureSpace):
@@ -328,7 +329,6 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
             copying = copy_detection(suite, spaces["teacher"], drawn.samples,
                                      teacher_pass[0] if teacher_pass is not None else None, splits, unit.device,
                                      timings)
-    timings["total"] = time.perf_counter() - started
     return {
         **header(RecordKind.CS),
         "generator": drawn.generator,
@@ -345,9 +345,6 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
         "cas": cas,
         "metrics": metrics,
         "copying": copying,
-        "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
-        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        **provenance(unit.device, torch.get_num_threads(), torch_version=torch.__version__),
     }
 
 
@@ -364,7 +361,7 @@ def merge_seed_records(seed_records: Sequence[dict]) -> dict:
     raw = [r["raw_score"] for r in seed_records]
     reference = [r["reference_score"] for r in seed_records]
     cs, cs_half_width = ratio_interval(raw, reference)
-    timings: dict = defaultdict(float)
+    timings = Timings()
     for r in seed_records:
         for k, v in r["timings_s"].items():
             timings[k] += v
@@ -384,7 +381,7 @@ def merge_seed_records(seed_records: Sequence[dict]) -> dict:
                 "label_agreement": [r["cas"]["label_agreement"] for r in seed_records]} if has_cas else None,
         "metrics": first["metrics"],
         "copying": first["copying"],
-        "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
+        "timings_s": timings.rounded(),
         "peak_memory_mib": max(r["peak_memory_mib"] for r in seed_records),
         **{k: first[k] for k in ("csbench_version", "torch_version", "device")},
         "date": max(r["date"] for r in seed_records),

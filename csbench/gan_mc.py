@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +26,7 @@ from .results import RecordKind, generator_provenance, header, provenance, recor
 from .sandbox import Limits, context, describe
 from .suites import Protocol, Suite, get_suite
 from .teacher import accuracy, load_teacher, predict_logits
+from .timing import Timings
 
 IMAGE_RATIO = 4.0
 
@@ -53,10 +53,9 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
                              f"{', '.join(gen.suites)})")
     teacher = load_teacher(suite, teacher_path, device, data_root=data_root)
     train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
-    timings: dict = defaultdict(float)
-    t0 = time.perf_counter()
-    real_only = [score.accuracy for score in reference_scores(suite, protocol, teacher, train, test, seeds, device)]
-    timings["reference"] = time.perf_counter() - t0
+    timings = Timings()
+    with timings.measure("reference"):
+        real_only = [s.accuracy for s in reference_scores(suite, protocol, teacher, train, test, seeds, device)]
     real = train.images[: protocol.samples]
     mean = pixel_mean(train.images)
     ctx = context(gen, suite.name, suite.image_shape, suite.num_classes, train, device)
@@ -64,16 +63,14 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     folder = Path(out_dir) / suite.name / "compress"
     mixed, saved = [], None
     for seed in seeds:
-        t0 = time.perf_counter()
-        synthetic = draw_samples(gen, ctx, n_generated, seed, limits, protected)
-        timings["sampling"] += time.perf_counter() - t0
+        with timings.measure("sampling"):
+            synthetic = draw_samples(gen, ctx, n_generated, seed, limits, protected)
         noise_seed = dropout_seed(protocol, seed)
         logits = torch.cat([real_logits(suite, teacher, real, device, timings, noise_seed=noise_seed),
                             label_samples(teacher, synthetic, device, timings, noise_seed)])
-        t0 = time.perf_counter()
-        student = train_student(suite, protocol, student_inputs(torch.cat([real, synthetic]), mean), logits, seed,
-                                device, label=f"real + {gen.name} seed {seed}")
-        timings["training"] += time.perf_counter() - t0
+        with timings.measure("training"):
+            student = train_student(suite, protocol, student_inputs(torch.cat([real, synthetic]), mean), logits,
+                                    seed, device, label=f"real + {gen.name} seed {seed}")
         mixed.append(accuracy(predict_logits(student, student_inputs(test.images, mean), device=device),
                               test.labels))
         if save_students and seed == seeds[0]:
@@ -95,7 +92,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
         "seeds": seeds,
         "scores": {"real_only": real_only, "real_plus_generated": mixed},
         "student_saved": str(saved) if saved else None,
-        "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
+        "timings_s": timings.rounded(),
         **provenance(device, torch.get_num_threads(), torch_version=torch.__version__),
     }
     write_record(record_path(Path(out_dir), f"{suite.name}/compress", gen.name, protocol.name,

@@ -7,7 +7,6 @@ reference split, network and sample count, and cached under `<home>/reference/<s
 from __future__ import annotations
 
 import math
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from .metrics.copying import (
     is_copying,
 )
 from .suites import Suite
+from .timing import Timings
 
 PRDC_K = 5
 
@@ -66,32 +66,29 @@ def real_reference(suite: Suite, space: FeatureSpace, split_name: str, split: Sp
 
 
 def space_metrics(space: FeatureSpace, samples: torch.Tensor, reference: Reference, n: int, m: int,
-                  device: str, timings: dict, extracted: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+                  device: str, timings: Timings,
+                  extracted: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Every metric of the first n samples against the reference; `timings` gets the seconds of each.
 
     `extracted`: the samples' (features, probabilities) where a pass made for another purpose already has them.
     """
     key = f"metrics.{space.name}"
-    t0 = time.perf_counter()
-    if extracted is None:
-        features, probs = extract(space, samples[:n], device, label="(samples)")
-    else:
-        features, probs = extracted[0][:n], extracted[1][:n]
-    t1 = time.perf_counter()
-    is_mean, is_std = inception_score(probs)
-    classes = class_statistics(probs)
-    if not space.suite_classes:
-        del classes["class_shares"]
-    t2 = time.perf_counter()
-    fid = frechet_distance(statistics(features), (reference.mu, reference.sigma))
-    t3 = time.perf_counter()
-    kid_mean, kid_std = kid(reference.features, features[:m])
-    t4 = time.perf_counter()
-    manifold = prdc(reference.features, features[:m], k=PRDC_K)
-    t5 = time.perf_counter()
-    for name, seconds in (("features", t1 - t0), ("is", t2 - t1), ("fid", t3 - t2), ("kid", t4 - t3),
-                          ("prdc", t5 - t4)):
-        timings[f"{key}.{name}"] += seconds
+    with timings.measure(f"{key}.features"):
+        if extracted is None:
+            features, probs = extract(space, samples[:n], device, label="(samples)")
+        else:
+            features, probs = extracted[0][:n], extracted[1][:n]
+    with timings.measure(f"{key}.is"):
+        is_mean, is_std = inception_score(probs)
+        classes = class_statistics(probs)
+        if not space.suite_classes:
+            del classes["class_shares"]
+    with timings.measure(f"{key}.fid"):
+        fid = frechet_distance(statistics(features), (reference.mu, reference.sigma))
+    with timings.measure(f"{key}.kid"):
+        kid_mean, kid_std = kid(reference.features, features[:m])
+    with timings.measure(f"{key}.prdc"):
+        manifold = prdc(reference.features, features[:m], k=PRDC_K)
     return {"features": space.description, "network_sha256": space.network_sha256, "n": n, "n_pairwise": m,
             **({"preprocessing": space.preprocessing} if space.preprocessing else {}),
             "is": is_mean, "is_std": is_std, **classes, "fid": fid, "kid": kid_mean,
@@ -138,9 +135,8 @@ def sample_quality(suite: Suite, spaces: dict[str, FeatureSpace | str], samples:
         if isinstance(space, str):
             out[name] = {"unavailable": space}
             continue
-        t0 = time.perf_counter()
-        reference = real_reference(suite, space, suite.fid_reference_split, split, n, m, device)
-        timings[f"metrics.{name}.reference"] += time.perf_counter() - t0
+        with timings.measure(f"metrics.{name}.reference"):
+            reference = real_reference(suite, space, suite.fid_reference_split, split, n, m, device)
         out[name] = {**space_metrics(space, samples, reference, n, m, device, timings, (extracted or {}).get(name)),
                      "reference_split": suite.fid_reference_split}
     return out
@@ -193,21 +189,19 @@ def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sam
     """The record's "copying" entry: copy rate and C_T of the first `suite.copy_samples` samples against the
     training split, calibrated on the test split (which the generator never sees), in the teacher's space and
     in pixel space, with the board's flag."""
-    t0 = time.perf_counter()
     train, test = splits["train"], splits["test"]
     n = min(suite.copy_samples, len(samples))
     folder = home() / "reference" / suite.name
-    references = {
-        "teacher": _copy_reference(folder / f"copying-teacher-{space.network_sha256[:16]}-n{len(train)}.npz",
-                                   split_features(suite, space, "train", train, device),
-                                   split_features(suite, space, "test", test, device)),
-        "pixel": _copy_reference(folder / f"copying-pixel-n{len(train)}-{len(test)}.npz", train.images,
-                                 test.images),
-    }
-    timings["copying.reference"] += time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if sample_features is None:
-        sample_features, _ = extract(space, samples[:n], device, label="(samples, clean)")
-    measures = image_copy_measures(samples[:n], sample_features[:n], references)
-    timings["copying.measures"] += time.perf_counter() - t0
+    with timings.measure("copying.reference"):
+        references = {
+            "teacher": _copy_reference(folder / f"copying-teacher-{space.network_sha256[:16]}-n{len(train)}.npz",
+                                       split_features(suite, space, "train", train, device),
+                                       split_features(suite, space, "test", test, device)),
+            "pixel": _copy_reference(folder / f"copying-pixel-n{len(train)}-{len(test)}.npz", train.images,
+                                     test.images),
+        }
+    with timings.measure("copying.measures"):
+        if sample_features is None:
+            sample_features, _ = extract(space, samples[:n], device, label="(samples, clean)")
+        measures = image_copy_measures(samples[:n], sample_features[:n], references)
     return {**measures, "flagged": any(is_copying(m) for m in measures.values()), "rule": COPY_RULE}

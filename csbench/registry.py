@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from enum import Enum
 from typing import Callable, Generic, TypeVar
 
 from .errors import CsbenchError
@@ -35,3 +36,13 @@ class Registry(dict, Generic[T]):
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             raise CsbenchError(f"unknown {self.what} {name!r}{hint} Known: {', '.join(sorted(self))}")
         return self[name]
+
+
+class Choice(str, Enum):
+    """A fixed set of string values (statuses, protocol settings): compared, printed and stored as its value."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)

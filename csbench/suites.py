@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .cache import Pin
 from .errors import CsbenchError
-from .registry import Registry
+from .registry import Choice, Registry
 
 TEACHER_DIR = Path(__file__).parent / "teachers"
 
@@ -65,6 +65,22 @@ class TeacherSpec:
         return self.pin.digest
 
 
+class Loss(Choice):
+    L2_LOGITS = "l2-logits"
+    KD = "kd"
+    CROSS_ENTROPY = "cross-entropy"
+
+
+class Optimizer(Choice):
+    ADAM = "adam"
+    SGD = "sgd"
+
+
+class Schedule(Choice):
+    CONSTANT = "constant"
+    COSINE = "cosine"
+
+
 @dataclass(frozen=True)
 class Protocol:
     """How the student is trained on teacher-labelled samples.
@@ -78,18 +94,28 @@ class Protocol:
 
     name: str
     samples: int
-    optimizer: str
+    optimizer: Optimizer
     lr: float
     batch_size: int
     epochs: int
-    loss: str
+    loss: Loss
     temperature: float = 1.0
-    lr_schedule: str = "constant"
+    lr_schedule: Schedule = Schedule.CONSTANT
     shuffle: bool = True
     drop_last: bool = False
     teacher_dropout: bool = False
     seeds: tuple[int, ...] = (0, 1, 2)
     description: str = ""
+
+    def __post_init__(self):
+        """Settings given as strings (tests, suites in development) become their choices, or fail naming them."""
+        for name, choice in (("optimizer", Optimizer), ("loss", Loss), ("lr_schedule", Schedule)):
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, choice(value))
+            except ValueError:
+                known = ", ".join(c.value for c in choice)
+                raise CsbenchError(f"protocol {self.name!r}: unknown {name} {value!r}; known: {known}") from None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -142,11 +168,11 @@ STUDENT_NOTE = ("the seed authors' LeNet: conv5x5-64 (valid), max-pool, conv5x5-
 PAPER_PROTOCOL = Protocol(
     name="paper",
     samples=50_000,
-    optimizer="adam",
+    optimizer=Optimizer.ADAM,
     lr=1e-4,
     batch_size=256,
     epochs=1,
-    loss="l2-logits",
+    loss=Loss.L2_LOGITS,
     shuffle=False,
     drop_last=True,
     teacher_dropout=True,
@@ -158,13 +184,13 @@ PAPER_PROTOCOL = Protocol(
 GRADED_PROTOCOL = Protocol(
     name="graded",
     samples=50_000,
-    optimizer="adam",
+    optimizer=Optimizer.ADAM,
     lr=1e-3,
     batch_size=128,
     epochs=2,
-    loss="kd",
+    loss=Loss.KD,
     temperature=4.0,
-    lr_schedule="cosine",
+    lr_schedule=Schedule.COSINE,
     description="Longer and softer: distillation at T=4, Adam 1e-3 with cosine decay, two passes at batch 128, so that "
     "sets short of full diversity score in between real data and noise instead of collapsing to chance.",
 )

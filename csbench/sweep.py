@@ -22,15 +22,23 @@ from .cache import sha256_file
 from .errors import CsbenchError
 from .evaluate import Unit, cs_summary, evaluate, evaluate_unit, merge_seed_records, unit_reference
 from .progress import progress_bar
+from .registry import Choice
 from .results import as_stored, read_record, record_path, seed_record_path, write_record
 from .sandbox import Limits, SandboxedGenerator, clean, describe
 from .suites import Protocol, Suite, get_suite
 
 
+class Status(Choice):
+    EVALUATED = "evaluated"
+    CURRENT = "current"
+    UNSUPPORTED = "unsupported"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class Outcome:
     file: Path
-    status: str  # "evaluated", "current", "unsupported" or "failed"
+    status: Status
     detail: str = ""
 
 
@@ -111,26 +119,26 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     for path, gen in described.items():
         try:
             if isinstance(gen, Exception):
-                outcome = Outcome(path, "failed", str(gen))
+                outcome = Outcome(path, Status.FAILED, str(gen))
             elif len(files_by_name[gen.name]) > 1:
-                outcome = Outcome(path, "failed", f"generator name {gen.name!r} is registered by "
+                outcome = Outcome(path, Status.FAILED, f"generator name {gen.name!r} is registered by "
                                                   f"{len(files_by_name[gen.name])} files: "
                                                   f"{', '.join(files_by_name[gen.name])}")
             elif not gen.supports(suite.name):
-                outcome = Outcome(path, "unsupported")
+                outcome = Outcome(path, Status.UNSUPPORTED)
             else:
                 existing = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
                 if existing.is_file() and is_current(read_record(existing), sha256_file(path), suite, protocol, seeds):
-                    outcome = Outcome(path, "current", existing.name)
+                    outcome = Outcome(path, Status.CURRENT, existing.name)
                 elif backend is not None:
                     remote.append((path, gen))
                     continue
                 else:
                     record = evaluate(path, suite.name, protocol=protocol, seeds=seeds, out_dir=out_dir, suite=suite,
                                       **evaluate_kwargs)
-                    outcome = Outcome(path, "evaluated", cs_summary(record))
+                    outcome = Outcome(path, Status.EVALUATED, cs_summary(record))
         except Exception as exc:
-            outcome = Outcome(path, "failed", str(failure(exc)))
+            outcome = Outcome(path, Status.FAILED, str(failure(exc)))
         on_outcome(outcome)
         outcomes.append(outcome)
     if remote:
@@ -165,10 +173,10 @@ def run_units(backend: RayBackend | SlurmBackend, generators: Sequence[tuple[Pat
 
     def outcome(path: Path) -> Outcome:
         if failures[path]:
-            return Outcome(path, "failed", failures[path][0])
+            return Outcome(path, Status.FAILED, failures[path][0])
         record = merge_seed_records([done[path][seed] for seed in seeds])
         write_record(record_path(out_dir, suite.name, gens[path].name, protocol.name, suite.default_protocol), record)
-        return Outcome(path, "evaluated", cs_summary(record))
+        return Outcome(path, Status.EVALUATED, cs_summary(record))
 
     need = sorted({u.seed for u in todo})
     with progress_bar() as bar:
