@@ -8,10 +8,13 @@ import os
 import re
 import tempfile
 import urllib.request
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+import numpy as np
 
 from .errors import ChecksumMismatch, CsbenchError
 from .progress import progress_bar
@@ -68,6 +71,31 @@ def _umask() -> int:
 def atomic_write_text(path: Path | str, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def reference_file(suite: str, name: str, cache_dir: Path | None = None) -> Path:
+    """`<home>/reference/<suite>/<name>`: what csbench computes once per suite on real data (teacher logits and
+    features, reference students, metric references). `name` carries everything the value depends on: the
+    network's pin, a digest of the images, counts, and the csbench version where csbench's own code computes it."""
+    return (cache_dir or home() / "reference") / suite / name
+
+
+def cached_arrays(path: Path, compute: Callable[[], dict[str, np.ndarray]],
+                  valid: Callable[[dict[str, np.ndarray]], bool] = lambda arrays: True) -> dict[str, np.ndarray]:
+    """The arrays of the .npz at `path`, else `compute()`'s, saved there atomically; a damaged or invalid file is
+    recomputed and replaced. Read without pickle."""
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as cached:
+                arrays = {k: cached[k] for k in cached.files}
+            if valid(arrays):
+                return arrays
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass
+    arrays = compute()
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    return arrays
 
 
 PIN_FORMS = {"sha256": re.compile(r"[0-9a-f]{64}"), "git-blob": re.compile(r"[0-9a-f]{40}")}

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import __version__
-from .cache import atomic_path, home
+from .cache import cached_arrays, reference_file
 from .compression import pixel_mean, student_inputs, train_student
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
@@ -97,25 +97,18 @@ def real_logits_path(suite: Suite, images: torch.Tensor, cache_dir: Path | None 
     dropout seed where the teacher labels with dropout on."""
     digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:16]
     noise = "" if noise_seed is None else f"-dropout{noise_seed}"
-    return ((cache_dir or home() / "reference") / suite.name /
-            f"logits-{suite.teacher.identity[:16]}-{digest}-n{len(images)}{noise}.npy")
+    return reference_file(suite.name, f"logits-{suite.teacher.identity[:16]}-{digest}-n{len(images)}{noise}.npz",
+                          cache_dir)
 
 
 def real_logits(suite: Suite, teacher: torch.nn.Module, images: torch.Tensor, device: str, timings: dict,
                 cache_dir: Path | None = None, noise_seed: int | None = None) -> torch.Tensor:
     """The teacher's logits on real images, cached: every seed and protocol of the reference reuses them."""
-    path = real_logits_path(suite, images, cache_dir, noise_seed)
-    if path.is_file():
-        try:
-            cached = torch.from_numpy(np.load(path))
-            if cached.shape == (len(images), suite.num_classes) and cached.dtype == torch.float32:
-                return cached
-        except (OSError, ValueError, EOFError):
-            pass  # a damaged cache file is recomputed and replaced
-    logits = label_samples(teacher, images, device, timings, noise_seed)
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, logits.numpy())
-    return logits
+    arrays = cached_arrays(real_logits_path(suite, images, cache_dir, noise_seed),
+                           lambda: {"logits": label_samples(teacher, images, device, timings, noise_seed).numpy()},
+                           lambda a: a["logits"].shape == (len(images), suite.num_classes)
+                           and a["logits"].dtype == np.float32)
+    return torch.from_numpy(arrays["logits"])
 
 
 @dataclass(frozen=True)
@@ -148,7 +141,7 @@ def student_score(suite: Suite, protocol: Protocol, samples: torch.Tensor, targe
 
 def reference_path(suite: Suite, protocol: Protocol, seed: int, cache_dir: Path | None = None) -> Path:
     """One file per seed: units computing different seeds at once never rewrite each other's entries."""
-    return (cache_dir or home() / "reference") / suite.name / f"cs-{protocol_key(suite, protocol)}-seed{seed}.json"
+    return reference_file(suite.name, f"cs-{protocol_key(suite, protocol)}-seed{seed}.json", cache_dir)
 
 
 def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,

@@ -7,7 +7,6 @@ reference split, network and sample count, and cached under `<home>/reference/<s
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cache import atomic_path, home
+from . import __version__
+from .cache import cached_arrays, reference_file
 from .data import Split
 from .features import DEFAULT_PREPROCESSING, FeatureSpace, InceptionUnavailable, extract, inception_space, teacher_space
 from .metrics import class_statistics, frechet_distance, inception_score, kid, prdc, statistics
@@ -46,23 +46,19 @@ class Reference:
 def reference_path(suite: Suite, space: FeatureSpace, split: str, n: int, m: int) -> Path:
     """Keyed by everything the features depend on: network, input preprocessing, split and counts."""
     family = f"{space.name}-{space.preprocessing}" if space.preprocessing else space.name
-    return home() / "reference" / suite.name / f"{family}-{split}-{space.network_sha256[:16]}-n{n}-m{m}.npz"
+    return reference_file(suite.name, f"{family}-{split}-{space.network_sha256[:16]}-n{n}-m{m}.npz")
 
 
 def real_reference(suite: Suite, space: FeatureSpace, split_name: str, split: Split, n: int, m: int,
                    device: str = "cpu") -> Reference:
-    path = reference_path(suite, space, split_name, n, m)
-    if path.is_file():
-        try:
-            with np.load(path) as cached:
-                return Reference(cached["mu"], cached["sigma"], cached["features"])
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            pass  # a damaged cache file is recomputed and replaced
-    features, _ = extract(space, split.images[:n], device, label=f"(real {split_name}, once)")
-    mu, sigma = statistics(features)
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, mu=mu, sigma=sigma, features=features[:m])
-    return Reference(mu, sigma, features[:m])
+    def compute() -> dict[str, np.ndarray]:
+        features, _ = extract(space, split.images[:n], device, label=f"(real {split_name}, once)")
+        mu, sigma = statistics(features)
+        return {"mu": mu, "sigma": sigma, "features": features[:m]}
+
+    arrays = cached_arrays(reference_path(suite, space, split_name, n, m), compute,
+                           lambda a: {"mu", "sigma", "features"} <= set(a))
+    return Reference(arrays["mu"], arrays["sigma"], arrays["features"])
 
 
 def space_metrics(space: FeatureSpace, samples: torch.Tensor, reference: Reference, n: int, m: int,
@@ -148,40 +144,28 @@ COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate e
 
 
 def _features_path(suite: Suite, space: FeatureSpace, split_name: str, n: int) -> Path:
-    name = f"{space.name}-features-{split_name}-{space.network_sha256[:16]}-n{n}.npy"
-    return home() / "reference" / suite.name / name
+    return reference_file(suite.name, f"{space.name}-features-{split_name}-{space.network_sha256[:16]}-n{n}.npz")
 
 
 def split_features(suite: Suite, space: FeatureSpace, split_name: str, split: Split, device: str) -> np.ndarray:
     """A whole real split's features in `space`, cached: the copy measures compare samples with every image."""
-    path = _features_path(suite, space, split_name, len(split))
-    if path.is_file():
-        try:
-            cached = np.load(path, allow_pickle=False)
-            if cached.shape[0] == len(split):
-                return cached
-        except (OSError, ValueError, EOFError):
-            pass  # a damaged cache file is recomputed and replaced
-    features, _ = extract(space, split.images, device, label=f"(real {split_name}, once)")
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, features)
-    return features
+    arrays = cached_arrays(_features_path(suite, space, split_name, len(split)),
+                           lambda: {"features": extract(space, split.images, device,
+                                                        label=f"(real {split_name}, once)")[0]},
+                           lambda a: a["features"].shape[0] == len(split))
+    return arrays["features"]
 
 
 def _copy_reference(path: Path, train, heldout) -> CopyReference:
     """`copy_reference`, its sample-independent arrays cached in `path` (the training rows are the caller's)."""
     fields = ("calibration", "evaluation", "heldout_distances", "heldout_cells", "centers")
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as cached:
-                return CopyReference(torch.as_tensor(train).reshape(len(train), -1),
-                                     **{k: cached[k] for k in fields})
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            pass
-    reference = copy_reference(train, heldout)
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **{k: getattr(reference, k) for k in fields})
-    return reference
+
+    def compute() -> dict[str, np.ndarray]:
+        reference = copy_reference(train, heldout)
+        return {k: getattr(reference, k) for k in fields}
+
+    arrays = cached_arrays(path, compute, lambda a: set(fields) <= set(a))
+    return CopyReference(torch.as_tensor(train).reshape(len(train), -1), **{k: arrays[k] for k in fields})
 
 
 def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sample_features: np.ndarray | None,
@@ -191,14 +175,15 @@ def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sam
     in pixel space, with the board's flag."""
     train, test = splits["train"], splits["test"]
     n = min(suite.copy_samples, len(samples))
-    folder = home() / "reference" / suite.name
+    version = f"v{__version__}"  # the cells and thresholds come from csbench's own code
     with timings.measure("copying.reference"):
         references = {
-            "teacher": _copy_reference(folder / f"copying-teacher-{space.network_sha256[:16]}-n{len(train)}.npz",
+            "teacher": _copy_reference(reference_file(suite.name, f"copying-teacher-{space.network_sha256[:16]}-"
+                                                      f"n{len(train)}-{version}.npz"),
                                        split_features(suite, space, "train", train, device),
                                        split_features(suite, space, "test", test, device)),
-            "pixel": _copy_reference(folder / f"copying-pixel-n{len(train)}-{len(test)}.npz", train.images,
-                                     test.images),
+            "pixel": _copy_reference(reference_file(suite.name, f"copying-pixel-n{len(train)}-{len(test)}-"
+                                                    f"{version}.npz"), train.images, test.images),
         }
     with timings.measure("copying.measures"):
         if sample_features is None:

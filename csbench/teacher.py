@@ -148,25 +148,35 @@ def has_dropout_before_features(model: nn.Module) -> bool:
 def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = INFERENCE_BATCH,
                    device: str = "cpu", dropout_seed: int | None = None, label: str | None = None) -> torch.Tensor:
     """`label`: show a progress bar under that name."""
-    return predict_features(model, images, batch_size, device, dropout_seed, label, features=False)[1]
+    return _batched(model, lambda x: (None, model(x)), images, batch_size, device, dropout_seed, label)[1]
 
 
 def predict_features(model: nn.Module, images: torch.Tensor, batch_size: int = INFERENCE_BATCH,
-                     device: str = "cpu", dropout_seed: int | None = None, label: str | None = None,
-                     features: bool = True) -> tuple[torch.Tensor | None, torch.Tensor]:
+                     device: str = "cpu", dropout_seed: int | None = None,
+                     label: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Penultimate features and logits from one forward pass: a FeatureClassifier's forward is
-    `classifier(features(x))`, so the logits equal `predict_logits`'s bit for bit at the same batch size.
-    `features=False` keeps only the logits (None in their place)."""
+    `classifier(features(x))`, so the logits equal `predict_logits`'s bit for bit at the same batch size."""
+
+    def both(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = model.features(x)
+        return f, model.classifier(f)
+
+    return _batched(model, both, images, batch_size, device, dropout_seed, label)
+
+
+def _batched(model: nn.Module, forward, images: torch.Tensor, batch_size: int, device: str,
+             dropout_seed: int | None, label: str | None) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """`forward(batch) -> (features or None, logits)` over `images` in batches, gathered on the CPU in float32."""
     kept, logits = [], []
     with inference(model, dropout_seed), progress_bar() as bar:
         task = bar.add_task(label or "", total=len(images), visible=label is not None)
         for i in range(0, len(images), batch_size):
-            f = model.features(images[i : i + batch_size].to(device))
-            logits.append(model.classifier(f).float().cpu())
-            if features:
+            f, out = forward(images[i : i + batch_size].to(device))
+            logits.append(out.float().cpu())
+            if f is not None:
                 kept.append(f.float().cpu())
-            bar.advance(task, len(f))
-    return (torch.cat(kept) if features else None), torch.cat(logits)
+            bar.advance(task, len(out))
+    return (torch.cat(kept) if kept else None), torch.cat(logits)
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:

@@ -28,3 +28,24 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
             raise RuntimeError("crash mid-write")
     assert target.read_text() == "kept"
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+def test_cached_arrays_compute_once_and_recompute_a_damaged_or_invalid_file(tmp_path):
+    import numpy as np
+
+    from csbench.cache import cached_arrays, reference_file
+
+    path = reference_file("suite", "thing-n3.npz", tmp_path)
+    assert path == tmp_path / "suite" / "thing-n3.npz"
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": np.arange(3.0)}
+
+    first = cached_arrays(path, compute)
+    again = cached_arrays(path, compute)
+    assert len(calls) == 1 and np.array_equal(first["x"], again["x"])
+    path.write_bytes(b"not an archive")
+    assert np.array_equal(cached_arrays(path, compute)["x"], np.arange(3.0)) and len(calls) == 2
+    assert cached_arrays(path, compute, valid=lambda a: a["x"].shape == (4,)) and len(calls) == 3

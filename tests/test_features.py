@@ -1,5 +1,4 @@
 import dataclasses
-from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -25,6 +24,7 @@ from csbench.features import (
 from csbench.quality import feature_spaces, real_reference, reference_path, sample_quality
 from csbench.results import read_record
 from csbench.teacher import load_teacher
+from csbench.timing import Timings
 
 
 def random_fid_inception_state() -> dict:
@@ -147,7 +147,7 @@ def test_teacher_metrics_rank_real_images_above_noise(tiny_suite, tiny_data):
     suite = dataclasses.replace(tiny_suite, quality_samples=300, prdc_samples=300)
     splits = {s: load_split("fashion-mnist", s, tiny_data) for s in ("train", "test")}
     spaces = {"teacher": teacher_space(suite, load_teacher(suite)), "inception": "no weights"}
-    timings = defaultdict(float)
+    timings = Timings()
     real = sample_quality(suite, spaces, splits["test"].images, splits, "cpu", timings)
     noise = sample_quality(suite, spaces, torch.rand(300, 1, 28, 28), splits, "cpu", timings)
     assert real["inception"] == {"unavailable": "no weights"}
