@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from . import __version__
 from .cache import atomic_path, atomic_write_text
 from .metrics.prdc import CONCENTRATION_FLAG, precision_rests_on_few_balls
 from .results import read_records
@@ -384,12 +385,26 @@ def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequ
     return parts
 
 
+def stale_line(stale: Sequence[dict]) -> str:
+    """Records another csbench version made score with other code (a student, a protocol): never beside these."""
+    names = ", ".join(f"`{r['generator']['name']}`" + (f" (`{r['protocol']['name']}`)"
+                                                        if r["protocol"]["name"] != "graded" else "")
+                      + f" {r['csbench_version']}" for r in stale)
+    return (f"Not shown: {len(stale)} record(s) made by another csbench version, whose numbers come from other code "
+            f"(see CHANGELOG.md) and are not comparable with these; `csbench evaluate-all` redoes them: {names}.")
+
+
 def render_board(suite: Suite, records: Sequence[dict], out_dir: Path) -> Path:
-    """Write `<out_dir>/<suite>.md` and its plots; the default protocol's section comes first."""
+    """Write `<out_dir>/<suite>.md` and its plots; the default protocol's section comes first. Only records of this
+    csbench version are shown; older ones are named as stale."""
+    stale = [r for r in records if r.get("csbench_version") != __version__]
+    records = [r for r in records if r.get("csbench_version") == __version__]
     present = {r["protocol"]["name"] for r in records}
     protocols = list(dict.fromkeys(p for p in [suite.default_protocol, *sorted(suite.protocols)] if p in present))
     parts = [f"# {suite.name} leaderboard", "", INTRO, "", *COLUMNS, "",
              "## Suite", "", suite_card(suite, protocols or [suite.default_protocol]), ""]
+    if stale:
+        parts += [stale_line(sorted(stale, key=lambda r: (r["protocol"]["name"], r["generator"]["name"]))), ""]
     frames = {name: board_frame(records, name) for name in protocols}
     for name, frame in frames.items():
         parts += protocol_section(suite, name, frame, records)

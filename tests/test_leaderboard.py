@@ -3,8 +3,9 @@ import os
 
 import pytest
 
+from csbench import __version__
 from csbench.cli import main
-from csbench.leaderboard import FIDELITY_CHECKS, board_frame, disagreements, reference_lines, render
+from csbench.leaderboard import FIDELITY_CHECKS, board_frame, disagreements, reference_lines, render, render_board
 from csbench.results import record_path, write_record
 from csbench.suites import get_suite
 
@@ -23,7 +24,7 @@ def record(name, raw, teacher_is, recall, protocol="paper", precision=0.5, **ext
         "raw_scores": raw,
         "reference_scores": REFERENCE[:len(raw)],
         "date": "2026-11-25T10:00:00Z",
-        "csbench_version": "0.1.0",
+        "csbench_version": __version__,
         "metrics": {"teacher": {"n": 10000, "is": teacher_is, "fid": 100 - 10 * teacher_is, "precision": precision,
                                 "recall": recall, "density": 0.9, "coverage": 0.8, "class_entropy": 2.0,
                                 "mean_confidence": 0.9},
@@ -188,3 +189,11 @@ def test_precision_resting_on_few_real_balls_is_marked():
     assert "0.773 (few balls)" in generator_cells(next(frame.loc[["gaussian_noise"]].itertuples()))
     assert "0.704" in generator_cells(next(frame.loc[["acgan"]].itertuples()))
     assert "0.704 (few balls)" not in generator_cells(next(frame.loc[["acgan"]].itertuples()))
+
+
+def test_records_of_another_version_are_named_stale_and_not_ranked(tmp_path):
+    old = record("dcgan", [0.6, 0.61, 0.62], 3.0, 0.3, csbench_version="0.1.0")
+    current = record("acgan", [0.6, 0.61, 0.62], 3.0, 0.3)
+    board = render_board(get_suite("fashion-mnist"), [old, current], tmp_path).read_text()
+    assert "Not shown: 1 record(s) made by another csbench version" in board and "`dcgan` (`paper`) 0.1.0" in board
+    assert "| `acgan` |" in board and "| `dcgan` |" not in board
