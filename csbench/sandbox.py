@@ -43,6 +43,7 @@ import torch
 from .cache import data_root, home, sha256_file
 from .errors import GeneratorError
 from .generators import Generator, SampleContext, WeightFile, check_samples, fetch_generator_weights, parse_weights
+from .sandbox_worker import namespace_ids  # the standard library only: safe to import in the harness
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WORKER = PACKAGE_DIR / "sandbox_worker.py"
@@ -55,7 +56,6 @@ SYSTEM_READ = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/e
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
               "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
-NAMESPACES = ("user", "net", "pid", "ipc", "mnt")
 INSIDE = Path("/csbench")  # under bubblewrap: the request, the package and the training split, read-only
 SCRATCH = Path("/scratch")  # under bubblewrap: the child's only writable folder, a size-limited tmpfs
 SHM_MIB = 64  # /dev/shm under bubblewrap, a tmpfs of its own
@@ -259,16 +259,6 @@ def _write_train(train, path: Path) -> None:
     """A split's arrays, and whether they were tensors: the worker rebuilds the same split, without pickle."""
     tensors = isinstance(train.data, torch.Tensor)
     np.savez(path, data=np.asarray(train.data), labels=np.asarray(train.labels), tensors=np.bool_(tensors))
-
-
-def _namespace_ids() -> dict[str, int]:
-    ids = {}
-    for name in NAMESPACES:
-        try:
-            ids[name] = os.stat(f"/proc/self/ns/{name}").st_ino
-        except OSError:
-            pass
-    return ids
 
 
 class _Channel:
@@ -600,7 +590,7 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
                 "device": ctx.device if ctx else "cpu", "value_range": list(value_range) if value_range else None,
                 "memory_mib": limits.memory_mib, "file_mib": file_mib, "tasks": limits.tasks,
                 "cpu_s": math.ceil(limits.timeout_s * (os.cpu_count() or 1)), "devices": [*DEVICES, *devices],
-                "bubblewrap": bool(exe), "harness_namespaces": _namespace_ids(), "passed_fds": fds,
+                "bubblewrap": bool(exe), "harness_namespaces": namespace_ids(), "passed_fds": fds,
                 **{f"{name}_fd": pipes[name][1] for name in ("status", "marker", "result")},
                 "samples_fd": samples_file.fileno(), "labels_fd": labels_file.fileno(),
                 "weights": {name: str(path) for name, path in weights.items()}, **paths,
