@@ -25,6 +25,7 @@ from ..results import RecordKind, generator_provenance, header, provenance, writ
 from ..sandbox import Limits, context, describe
 from ..sandbox import sample as sandboxed_sample
 from ..stats import ratio_interval
+from ..timing import Timings
 from .data import load_table
 from .forest import (
     class_probabilities,
@@ -115,19 +116,16 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
     ctx = context(gen, suite.name, (train.rows.shape[1],), suite.num_classes, train)
     n_generated = generated_rows(ratio, len(train))
     scores = {c: {k: [] for k in suite.student_sizes} for c in CONDITIONS}
-    timings = {"sampling": 0.0, "labelling": 0.0, "students": 0.0}
+    timings = Timings(sampling=0.0, labelling=0.0, students=0.0)
     saved: list[str] = []
     true_targets = hard_targets(train.labels, suite.num_classes)
     with progress_bar() as bar:
         task = bar.add_task(f"{gen.name} on {suite.name}", total=len(seeds) * len(CONDITIONS))
         for seed in seeds:
-            t0 = time.perf_counter()
-            rows = sandboxed_sample(gen, ctx, n_generated, seed, limits, protected, value_range=None).numpy()
-            t1 = time.perf_counter()
-            targets = soft_targets(class_probabilities(prep.teacher, rows, suite.num_classes))
-            t2 = time.perf_counter()
-            timings["sampling"] += t1 - t0
-            timings["labelling"] += t2 - t1
+            with timings.measure("sampling"):
+                rows = sandboxed_sample(gen, ctx, n_generated, seed, limits, protected, value_range=None).numpy()
+            with timings.measure("labelling"):
+                targets = soft_targets(class_probabilities(prep.teacher, rows, suite.num_classes))
             sets = {
                 "true_labels": (train.rows, true_targets),
                 "teacher_real": (train.rows, prep.train_targets),
@@ -136,13 +134,13 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
                                         np.concatenate([prep.train_targets, targets])),
             }
             for condition, (x, y) in sets.items():
-                per_size, forest = student_scores(prep, x, y, seed)
+                with timings.measure("students"):
+                    per_size, forest = student_scores(prep, x, y, seed)
                 for k, value in per_size.items():
                     scores[condition][k].append(value)
                 if condition == "real_plus_generated" and students_dir is not None and seed == seeds[0]:
                     saved = save_students(forest, suite.student_sizes, Path(students_dir) / gen.name, seed)
                 bar.advance(task)
-            timings["students"] += time.perf_counter() - t2
     cs = {k: ratio_interval(scores["generated"][k], scores["teacher_real"][k]) for k in suite.student_sizes}
     timings["total"] = time.perf_counter() - started
     record = {
@@ -161,7 +159,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
         "scores": {c: {str(k): v for k, v in per.items()} for c, per in scores.items()},
         "cs": {str(k): {"cs": v[0], "half_width": v[1]} for k, v in cs.items()},
         "students_saved": [str(Path(students_dir) / gen.name / s) for s in saved],
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "timings_s": timings.rounded(),
         **provenance("cpu", sklearn_version=sklearn.__version__),
     }
     if out_dir is not None:
