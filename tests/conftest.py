@@ -101,3 +101,14 @@ def tiny_suite(tmp_path_factory, tiny_data):
     teacher = dataclasses.replace(unpinned.teacher, sha256=digest, test_accuracy=acc)
     return dataclasses.replace(unpinned, name="tiny-fashion-mnist", teacher=teacher,
                                protocols={"tiny": TINY_PROTOCOL}, default_protocol="tiny")
+
+
+@pytest.fixture(autouse=True)
+def restore_torch_threads():
+    """A test that changes torch's thread count (as the backends' workers do) leaves it as it found it: the count
+    changes the order of float sums, so the tests after it would otherwise score differently."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
