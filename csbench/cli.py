@@ -55,7 +55,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .evaluate import cs_summary, evaluate
     from .results import record_path
 
-    count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
+    count = args.seeds or (1 if args.preview else len(get_suite(args.suite).protocol(args.protocol).seeds))
     seeds = list(range(args.seed, args.seed + count))
     out = args.out or home() / "results"
     record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,

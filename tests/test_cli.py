@@ -25,3 +25,21 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
 def test_console_script_help():
     out = subprocess.run([sys.executable, "-m", "csbench.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "evaluate" in out.stdout and "teacher" in out.stdout
+
+
+def test_preview_runs_one_seed_and_says_so_before_the_work(monkeypatch, capsys, tmp_path):
+    import csbench.errors
+    import csbench.evaluate
+
+    seen = {}
+
+    def fake_evaluate(file, suite, **kw):
+        seen.update(kw)
+        raise csbench.errors.CsbenchError("stopped by the test")
+
+    monkeypatch.setattr(csbench.evaluate, "evaluate", fake_evaluate)
+    assert main(["evaluate", "generators/real_data.py", "--suite", "fashion-mnist", "--preview",
+                 "--out", str(tmp_path)]) == 2
+    assert seen["seeds"] == [0] and seen["preview"] is True
+    assert main(["evaluate", "generators/real_data.py", "--suite", "fashion-mnist", "--out", str(tmp_path)]) == 2
+    assert seen["seeds"] == [0, 1, 2] and seen["preview"] is False
