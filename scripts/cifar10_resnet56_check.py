@@ -16,7 +16,6 @@ import dataclasses
 import os
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from csbench.evaluate import reference_score, student_score
 from csbench.stats import ratio_interval
 from csbench.suites import get_suite
 from csbench.teacher import accuracy, load_teacher, predict_logits
+from csbench.timing import Timings
 
 RESULT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "cifar10-resnet56-check.md"
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         mean, rows = pixel_mean(train.images), {}
         for name, samples in sample_sets(train, protocol.samples).items():
             logits = predict_logits(teacher, samples)
-            rows[name] = [student_score(suite, protocol, samples, logits, mean, test, s, "cpu", defaultdict(float),
+            rows[name] = [student_score(suite, protocol, samples, logits, mean, test, s, "cpu", Timings(),
                                         label=f"{name} seed {s}").accuracy for s in protocol.seeds]
     text = render(suite.teacher.checkpoint, protocol, base.name, teacher_acc, reference, rows,
                   time.perf_counter() - started)

@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import json
 import time
-from collections import defaultdict
 from pathlib import Path
 
 from csbench.data import load_split
@@ -19,6 +18,7 @@ from csbench.generators import SampleContext, load_generator_file
 from csbench.quality import sample_quality
 from csbench.suites import get_suite
 from csbench.teacher import load_teacher
+from csbench.timing import Timings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def main() -> None:
     for label, draw in sets.items():
         samples = draw()
         samples = samples[0] if isinstance(samples, tuple) else samples
-        timings: dict = defaultdict(float)
+        timings = Timings()
         t0 = time.perf_counter()
         metrics = sample_quality(suite, spaces, samples, splits, "cpu", timings)["teacher"]
         metrics.pop("network_sha256")
