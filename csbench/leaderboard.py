@@ -365,7 +365,8 @@ def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequ
     parts = [f"## Protocol `{name}`{' (default)' if name == suite.default_protocol else ''}", "",
              reference_lines(frame, records, name), "", "### Ranked generators", "",
              ranking_table(frame) if "ranked" in groups else
-             f"No generator has {MIN_SEEDS} seeds under this protocol yet.", "", RATIO_METHOD, ""]
+             f"No ranked generator under this protocol yet: a row needs {MIN_SEEDS} seeds, and references and "
+             "flagged copies are never ranked.", "", RATIO_METHOD, ""]
     if "reference" in groups:
         parts += ["### References", "", "Real-data sets and the noise floor, for scale and not ranked; `real_data` is "
                   "the training split itself.", "", group_table(frame, "reference"), ""]
