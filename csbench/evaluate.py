@@ -37,8 +37,7 @@ from .results import (
     record_path,
     write_record,
 )
-from .sandbox import Limits, SandboxedGenerator, context, describe, sample_labelled
-from .sandbox import sample as sandboxed_sample
+from .sandbox import Limits, context, describe, sample_labelled
 from .stats import ratio_interval
 from .suites import Protocol, Suite, get_suite
 from .teacher import (
@@ -55,12 +54,6 @@ def protocol_key(suite: Suite, protocol: Protocol) -> str:
     blob = json.dumps({"suite": suite.name, "teacher": suite.teacher.identity, "student": suite.student,
                        "protocol": protocol.to_dict(), "csbench": __version__}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def draw_samples(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: int, limits: Limits = Limits(),
-                 protected: Sequence[Path | str] = ()) -> torch.Tensor:
-    """Checked samples from a sandboxed child process: generator code never runs in the harness."""
-    return sandboxed_sample(gen, ctx, n, seed, limits, protected)
 
 
 def dropout_seed(protocol: Protocol, seed: int) -> int | None:

@@ -21,9 +21,10 @@ from .cache import atomic_path
 from .compression import pixel_mean, student_inputs, train_student
 from .data import load_split
 from .errors import CsbenchError, GeneratorError
-from .evaluate import draw_samples, dropout_seed, label_samples, real_logits, reference_scores
+from .evaluate import dropout_seed, label_samples, real_logits, reference_scores
 from .results import RecordKind, generator_provenance, header, provenance, record_path, write_record
 from .sandbox import Limits, context, describe
+from .sandbox import sample as sandboxed_sample
 from .suites import Protocol, Suite, get_suite
 from .teacher import accuracy, load_teacher, predict_logits
 from .timing import Timings
@@ -64,7 +65,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     mixed, saved = [], None
     for seed in seeds:
         with timings.measure("sampling"):
-            synthetic = draw_samples(gen, ctx, n_generated, seed, limits, protected)
+            synthetic = sandboxed_sample(gen, ctx, n_generated, seed, limits, protected)
         noise_seed = dropout_seed(protocol, seed)
         logits = torch.cat([real_logits(suite, teacher, real, device, timings, noise_seed=noise_seed),
                             label_samples(teacher, synthetic, device, timings, noise_seed)])
