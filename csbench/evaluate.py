@@ -40,12 +40,7 @@ from .results import (
 from .sandbox import Limits, context, describe, sample_labelled
 from .stats import ratio_interval
 from .suites import Protocol, Suite, get_suite
-from .teacher import (
-    has_dropout_before_features,
-    load_teacher,
-    predict_features,
-    predict_logits,
-)
+from .teacher import has_dropout_before_features, load_teacher, predict_features, predict_logits
 from .timing import Timings
 
 
