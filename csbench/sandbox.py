@@ -42,7 +42,15 @@ import torch
 
 from .cache import data_root, home, sha256_file
 from .errors import GeneratorError
-from .generators import Generator, SampleContext, WeightFile, check_samples, fetch_generator_weights, parse_weights
+from .generators import (
+    Generator,
+    SampleContext,
+    WeightFile,
+    check_labels,
+    check_samples,
+    fetch_generator_weights,
+    parse_weights,
+)
 from .sandbox_worker import namespace_ids  # the standard library only: safe to import in the harness
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -662,9 +670,6 @@ def sample_labelled(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: i
     if ctx.train is not None and not gen.needs_train_data:
         raise ValueError("the training split is handed only to generators that declare needs_train_data")
     child = run_child(gen.path, limits, n=n, seed=seed, ctx=ctx, protected=protected, value_range=value_range)
-    labels = child.labels
-    if labels is not None and (labels.min(initial=0) < 0 or labels.max(initial=0) >= ctx.num_classes):
-        raise GeneratorError(f"generator {gen.name} returned labels that are not {n} class indices in "
-                             f"[0, {ctx.num_classes})")
-    samples = check_samples(child.samples, n, ctx.shape, name=f"generator {gen.name}", value_range=value_range)
-    return samples, None if labels is None else torch.from_numpy(labels)
+    name = f"generator {gen.name}"
+    samples = check_samples(child.samples, n, ctx.shape, name=name, value_range=value_range)
+    return samples, None if child.labels is None else check_labels(child.labels, n, ctx.num_classes, name)
