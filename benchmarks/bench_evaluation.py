@@ -32,7 +32,7 @@ from PIL import Image
 
 from csbench.cache import atomic_write_text, data_root
 from csbench.data import load_split
-from csbench.evaluate import Unit, evaluate_unit
+from csbench.evaluate import RunOptions, Unit, evaluate_unit
 from csbench.features import extract, teacher_space
 from csbench.stats import ratio_interval
 from csbench.suites import Protocol, Suite, get_suite
@@ -90,14 +90,15 @@ def time_evaluation(suite: Suite, protocol: Protocol, generator: Path, seeds: Se
                     metrics: bool = True, data_root: Path | None = None) -> dict:
     """Evaluate `generator` seed by seed (metrics on the first), as `csbench evaluate` does; keep every timing."""
     started = time.perf_counter()
-    records = [evaluate_unit(Unit(generator, suite, protocol, seed, metrics=metrics and i == 0, device=device,
-                                  data_root=data_root)) for i, seed in enumerate(seeds)]
+    options = RunOptions(device=device, data_root=data_root)
+    records = [evaluate_unit(Unit(generator, suite, protocol, seed, metrics=metrics and i == 0, options=options))
+               for i, seed in enumerate(seeds)]
     wall = time.perf_counter() - started
-    cs, half = ratio_interval([r["raw_score"] for r in records], [r["reference_score"] for r in records])
+    cs, half = ratio_interval([r.raw_score for r in records], [r.reference_score for r in records])
     return {"generator": str(generator), "protocol": protocol.to_dict(), "seeds": list(seeds),
-            "per_seed_s": [r["timings_s"] for r in records], "wall_s": round(wall, 3),
-            "raw_scores": [r["raw_score"] for r in records],
-            "reference_scores": [r["reference_score"] for r in records], "cs": cs, "cs_half_width": half,
+            "per_seed_s": [r.timings_s for r in records], "wall_s": round(wall, 3),
+            "raw_scores": [r.raw_score for r in records],
+            "reference_scores": [r.reference_score for r in records], "cs": cs, "cs_half_width": half,
             "peak_rss_mib": peak_rss_mib()}
 
 
@@ -203,16 +204,17 @@ def stability(suite: Suite, protocol: Protocol, generators: Sequence[Path], seed
     started = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=torch.set_num_threads, initargs=(threads,)) as pool:
-        records = list(pool.map(evaluate_unit, [Unit(gen, suite, protocol, seed, device=device, data_root=data_root)
+        options = RunOptions(device, data_root=data_root)
+        records = list(pool.map(evaluate_unit, [Unit(gen, suite, protocol, seed, options=options)
                                                 for gen, seed in units]))
     out = {"workers": workers, "threads_per_worker": threads, "wall_s": round(time.perf_counter() - started, 1),
            "generators": {}}
     for gen in generators:
         mine = [r for (g, _), r in zip(units, records) if g == gen]
         out["generators"][Path(gen).stem] = {
-            **seed_summary(list(seeds), [r["raw_score"] for r in mine], [r["reference_score"] for r in mine],
-                           [r["timings_s"]["total"] for r in mine]),
-            "stages_s_per_seed": [{k: round(v, 1) for k, v in r["timings_s"].items()} for r in mine]}
+            **seed_summary(list(seeds), [r.raw_score for r in mine], [r.reference_score for r in mine],
+                           [r.timings_s["total"] for r in mine]),
+            "stages_s_per_seed": [{k: round(v, 1) for k, v in r.timings_s.items()} for r in mine]}
     return out
 
 

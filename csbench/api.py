@@ -10,7 +10,7 @@ go through the sandboxed command line (`csbench evaluate FILE`).
         train_one_epoch(G)
         record = csbench.api.score(csbench.api.module_sampler(G, latent_dim=100), suite="fashion-mnist",
                                    preview=True)
-        print(epoch, record["cs"])
+        print(epoch, record.cs)
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .evaluate import Unit, evaluate_unit, in_process_draw, merge_seed_records, preview_protocol
+from .evaluate import RunOptions, Unit, evaluate_unit, in_process_draw, merge_seed_records, preview_protocol
 from .generators import SampleContext
+from .results import CsRecord
 from .suites import Suite, get_suite
 from .teacher import default_device
 
@@ -59,11 +60,13 @@ def module_sampler(module: nn.Module, latent_dim: int, *, output_range: tuple[fl
 def score(sample: SampleFunction, suite: str = "fashion-mnist", *, name: str = "in-memory",
           protocol: str | None = None, seeds: list[int] | None = None, samples: int | None = None,
           device: str | None = None, metrics: bool = True, preview: bool = False,
-          generator: dict | None = None, suite_record: Suite | None = None, **unit_options) -> dict:
+          generator: dict | None = None, suite_record: Suite | None = None,
+          options: RunOptions | None = None) -> CsRecord:
     """The record `csbench evaluate` would write for these samples (not written: save it if you want it).
 
-    `preview`: `preview_protocol`'s cheaper setting. `unit_options` are `Unit`'s (teacher_path, data_root,
-    inception, ...); `suite_record` a Suite not in the registry (tests, suites in development)."""
+    `preview`: `preview_protocol`'s cheaper setting. `options`: the teacher, data and Inception settings
+    (`device` overrides its device; default a GPU where there is one); `suite_record` a Suite not in the
+    registry (tests, suites in development)."""
     chosen = suite_record or get_suite(suite)
     proto = chosen.protocol(protocol)
     if samples is not None:
@@ -71,6 +74,9 @@ def score(sample: SampleFunction, suite: str = "fashion-mnist", *, name: str = "
     if preview:
         proto = preview_protocol(proto)
     draw = in_process_draw(sample, generator or {"name": name, "file": None, "sha256": None})
-    units = [Unit(None, chosen, proto, seed, metrics=metrics and i == 0, device=device or default_device(),
-                  **unit_options) for i, seed in enumerate(seeds if seeds is not None else proto.seeds)]
+    options = options or RunOptions(device=default_device())
+    if device is not None:
+        options = dataclasses.replace(options, device=device)
+    units = [Unit(None, chosen, proto, seed, metrics=metrics and i == 0, options=options)
+             for i, seed in enumerate(seeds if seeds is not None else proto.seeds)]
     return merge_seed_records([evaluate_unit(u, draw) for u in units])

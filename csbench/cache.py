@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import re
 import tempfile
@@ -96,6 +97,18 @@ def cached_arrays(path: Path, compute: Callable[[], dict[str, np.ndarray]],
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
     return arrays
+
+
+def cached_json(path: Path, compute: Callable[[], dict]) -> dict:
+    """The JSON object at `path`, else `compute()`'s, saved there atomically; a damaged file is recomputed."""
+    if path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+    value = compute()
+    atomic_write_text(path, json.dumps(value, sort_keys=True) + "\n")
+    return value
 
 
 PIN_FORMS = {"sha256": re.compile(r"[0-9a-f]{64}"), "git-blob": re.compile(r"[0-9a-f]{40}")}

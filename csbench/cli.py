@@ -14,7 +14,7 @@ from . import __version__
 from .cache import home
 from .errors import CsbenchError
 from .features import DEFAULT_PREPROCESSING, PREPROCESSING
-from .options import add_sandbox_options, limits, positive_int
+from .options import add_sandbox_options, limits, positive_int, run_options
 from .progress import console
 from .suites import get_suite
 from .tasks import TASKS, all_suites, task_of
@@ -59,22 +59,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     seeds = list(range(args.seed, args.seed + count))
     out = args.out or home() / "results"
     record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,
-                      limits=limits(args), device=args.device, out_dir=out, teacher_path=args.teacher,
-                      data_root=args.data_dir, inception=args.inception, inception_weights=args.inception_weights,
-                      inception_preprocessing=args.inception_preprocessing,
+                      out_dir=out, options=run_options(args),
                       replace=args.replace, in_process=args.in_process, preview=args.preview,
                       announce=lambda line: console.print(line, highlight=False, soft_wrap=True))
-    table = Table(title=f"{record['generator']['name']} on {record['suite']} ({record['protocol']['name']} protocol)")
+    table = Table(title=f"{record.generator['name']} on {record.suite} ({record.protocol['name']} protocol)")
     for column in ("seed", "student accuracy on samples", "on real data (reference)"):
         table.add_column(column, justify="right")
-    for seed, raw, ref in zip(record["seeds"], record["raw_scores"], record["reference_scores"]):
+    for seed, raw, ref in zip(record.seeds, record.raw_scores, record.reference_scores):
         table.add_row(str(seed), f"{raw:.4f}", f"{ref:.4f}")
     stdout.print(table)
-    _print_metrics(record["metrics"])
-    suite = get_suite(record["suite"])
-    path = record_path(out, record["suite"], record["generator"]["name"], record["protocol"]["name"],
+    _print_metrics(record.metrics)
+    suite = get_suite(record.suite)
+    path = record_path(out, record.suite, record.generator["name"], record.protocol["name"],
                        suite.default_protocol)
-    console.print(f"[bold]{cs_summary(record)}[/bold] in {record['timings_s']['total']:.0f} s; record: {path}",
+    console.print(f"[bold]{cs_summary(record)}[/bold] in {record.timings_s['total']:.0f} s; record: {path}",
                   highlight=False)
 
 
@@ -122,18 +120,14 @@ def _backend(args: argparse.Namespace):
 
 
 def _cmd_evaluate_all(args: argparse.Namespace) -> int:
-    from .sweep import evaluate_all
+    from .sweep import Status, evaluate_all
 
     count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
-    from .sweep import Status
-
     colour = {Status.EVALUATED: "green", Status.CURRENT: "cyan", Status.UNSUPPORTED: "dim", Status.FAILED: "red"}
     outcomes = evaluate_all(
         args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol, only=args.only,
-        seeds=list(range(args.seed, args.seed + count)), samples=args.samples, device=args.device,
-        limits=limits(args), backend=_backend(args),
-        teacher_path=args.teacher, data_root=args.data_dir, inception=args.inception,
-        inception_weights=args.inception_weights, inception_preprocessing=args.inception_preprocessing,
+        seeds=list(range(args.seed, args.seed + count)), samples=args.samples, options=run_options(args),
+        backend=_backend(args),
         on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {escape(o.detail)}",
                                            highlight=False, soft_wrap=True),
     )

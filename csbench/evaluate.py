@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import __version__
-from .cache import cached_arrays, reference_file
+from .cache import cached_arrays, cached_json, reference_file
 from .compression import pixel_mean, student_inputs, train_student
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
@@ -28,12 +28,12 @@ from .generators import SampleContext, check_labels, check_samples, fetch_genera
 from .progress import stage
 from .quality import copy_detection, feature_spaces, sample_quality
 from .results import (
-    RecordKind,
+    CsRecord,
+    CsSeedRecord,
+    Provenance,
     as_stored,
     generator_provenance,
-    header,
-    provenance,
-    read_record,
+    readable_record,
     record_path,
     write_record,
 )
@@ -135,20 +135,20 @@ def reference_path(suite: Suite, protocol: Protocol, seed: int, cache_dir: Path 
 def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,
                     seed: int, device: str = "cpu", cache_dir: Path | None = None) -> StudentScore:
     """The protocol's student on the first `samples` real training images, in order, for `seed`, cached on disk."""
-    path = reference_path(suite, protocol, seed, cache_dir)
-    if path.is_file():
-        cached = read_record(path)
-        return StudentScore(cached["accuracy"], tuple(cached["per_class"]))
-    if len(train) < protocol.samples:
-        raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
-                             f"fewer than the protocol's {protocol.samples}")
-    real = train.images[: protocol.samples]
-    timings = Timings()
-    logits = real_logits(suite, teacher, real, device, timings, cache_dir, dropout_seed(protocol, seed))
-    score = student_score(suite, protocol, real, logits, pixel_mean(train.images), test, seed, device, timings,
-                          label=f"reference seed {seed}")
-    write_record(path, {"seed": seed, "accuracy": score.accuracy, "per_class": list(score.per_class)})
-    return score
+
+    def compute() -> dict:
+        if len(train) < protocol.samples:
+            raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
+                                 f"fewer than the protocol's {protocol.samples}")
+        real = train.images[: protocol.samples]
+        timings = Timings()
+        logits = real_logits(suite, teacher, real, device, timings, cache_dir, dropout_seed(protocol, seed))
+        score = student_score(suite, protocol, real, logits, pixel_mean(train.images), test, seed, device, timings,
+                              label=f"reference seed {seed}")
+        return {"seed": seed, "accuracy": score.accuracy, "per_class": list(score.per_class)}
+
+    cached = cached_json(reference_path(suite, protocol, seed, cache_dir), compute)
+    return StudentScore(cached["accuracy"], tuple(cached["per_class"]))
 
 
 def reference_scores(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,
@@ -169,6 +169,21 @@ def preview_protocol(protocol: Protocol) -> Protocol:
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """Where and with what a run computes, the same for every seed and generator in it: the device, the teacher
+    and data (defaults: the suite's committed teacher, the cache), the generator processes' limits, and whether
+    and how the Inception-space metrics are computed (default: on a GPU or with weights given)."""
+
+    device: str = "cpu"
+    teacher_path: Path | None = None
+    data_root: Path | None = None
+    limits: Limits = Limits()
+    inception: bool | None = None
+    inception_weights: Path | None = None
+    inception_preprocessing: str = DEFAULT_PREPROCESSING
+
+
+@dataclass(frozen=True)
 class Unit:
     """One seed of one generator file on a suite under a protocol, with every input spelled out.
 
@@ -182,23 +197,22 @@ class Unit:
     protocol: Protocol
     seed: int
     metrics: bool = False
-    device: str = "cpu"
-    teacher_path: Path | None = None
-    data_root: Path | None = None
-    limits: Limits = Limits()
-    inception: bool | None = None
-    inception_weights: Path | None = None
-    inception_preprocessing: str = DEFAULT_PREPROCESSING
+    options: RunOptions = RunOptions()
     protected: tuple[Path, ...] = ()
     reference: StudentScore | None = None
 
 
+def suite_inputs(suite: Suite, options: RunOptions) -> tuple[torch.nn.Module, Split, Split]:
+    """The suite's teacher (verified against its pin) and its training and test splits."""
+    teacher = load_teacher(suite, options.teacher_path, options.device, data_root=options.data_root)
+    return teacher, load_split(suite.dataset, "train", options.data_root), load_split(suite.dataset, "test",
+                                                                                      options.data_root)
+
+
 def unit_reference(unit: Unit) -> StudentScore:
     """The reference score `unit` needs, computed or read from this machine's cache."""
-    teacher = load_teacher(unit.suite, unit.teacher_path, unit.device, data_root=unit.data_root)
-    train, test = load_split(unit.suite.dataset, "train", unit.data_root), load_split(unit.suite.dataset, "test",
-                                                                                       unit.data_root)
-    return reference_score(unit.suite, unit.protocol, teacher, train, test, unit.seed, unit.device)
+    teacher, train, test = suite_inputs(unit.suite, unit.options)
+    return reference_score(unit.suite, unit.protocol, teacher, train, test, unit.seed, unit.options.device)
 
 
 def label_agreement(teacher_logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -219,14 +233,15 @@ class Generated:
 
 def draw_sandboxed(unit: Unit, train: Split) -> Generated:
     """Describe and sample the unit's generator file in the sandbox: its code never runs in the harness."""
-    protected = [*unit.protected, *([unit.data_root] if unit.data_root else [])]  # the sandbox adds the cache
-    gen = describe(unit.generator_file, unit.limits, protected)
+    options = unit.options
+    protected = [*unit.protected, *([options.data_root] if options.data_root else [])]  # the sandbox adds the cache
+    gen = describe(unit.generator_file, options.limits, protected)
     if not gen.supports(unit.suite.name):
         raise GeneratorError(f"generator {gen.name} does not declare suite {unit.suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
-    ctx = context(gen, unit.suite.name, unit.suite.image_shape, unit.suite.num_classes, train, unit.device)
+    ctx = context(gen, unit.suite.name, unit.suite.image_shape, unit.suite.num_classes, train, options.device)
     t0 = time.perf_counter()
-    samples, labels = sample_labelled(gen, ctx, unit.protocol.samples, unit.seed, unit.limits, protected)
+    samples, labels = sample_labelled(gen, ctx, unit.protocol.samples, unit.seed, options.limits, protected)
     return Generated(samples, labels, generator_provenance(gen),
                      gen.sandbox, time.perf_counter() - t0)
 
@@ -238,7 +253,7 @@ def in_process_draw(sample: Callable, generator: dict, directory: Path | None = 
     def draw(unit: Unit, train: Split) -> Generated:
         suite = unit.suite
         ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
-                            directory=directory or Path.cwd(), device=unit.device, train=train,
+                            directory=directory or Path.cwd(), device=unit.options.device, train=train,
                             weights=weights or {})
         t0 = time.perf_counter()
         try:
@@ -257,7 +272,7 @@ def in_process_draw(sample: Callable, generator: dict, directory: Path | None = 
     return draw
 
 
-def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
+def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> CsSeedRecord:
     """Score one seed of a generator; returns its seed record (raw and reference score, timings, provenance).
 
     `draw(unit, train) -> Generated` supplies the samples: the sandboxed generator file by default, a trusted
@@ -265,53 +280,52 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> dict:
     student, trained on those labels."""
     timings = Timings()
     with timings.measure("total"):
-        record = _score_seed(unit, draw, timings)
-    return {**record, "timings_s": timings.rounded(),
-            "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            **provenance(unit.device, torch.get_num_threads(), torch_version=torch.__version__)}
+        scores = _score_seed(unit, draw, timings)
+    return CsSeedRecord(**as_stored(scores), timings_s=timings.rounded(),
+                        peak_memory_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                        provenance=Provenance.here(unit.options.device, torch.get_num_threads(),
+                                                   torch=torch.__version__))
 
 
 def _score_seed(unit: Unit, draw, timings: Timings) -> dict:
-    suite, protocol = unit.suite, unit.protocol
+    suite, protocol, options = unit.suite, unit.protocol, unit.options
+    device = options.device
     with stage(f"{suite.name}: loading the teacher and the data"):
-        teacher = load_teacher(suite, unit.teacher_path, unit.device, data_root=unit.data_root)
-        train = load_split(suite.dataset, "train", unit.data_root)
-        test = load_split(suite.dataset, "test", unit.data_root)
-        spaces = (feature_spaces(suite, teacher, unit.inception, unit.inception_weights, unit.device,
-                                 unit.inception_preprocessing) if unit.metrics else {})
+        teacher, train, test = suite_inputs(suite, options)
+        spaces = (feature_spaces(suite, teacher, options.inception, options.inception_weights, device,
+                                 options.inception_preprocessing) if unit.metrics else {})
     with stage(f"seed {unit.seed}: drawing {unit.protocol.samples:,} samples"):
         drawn = draw(unit, train)
     timings["sampling"] += drawn.sampling_s
     with timings.measure("reference"):
-        reference = unit.reference or reference_score(suite, protocol, teacher, train, test, unit.seed, unit.device)
+        reference = unit.reference or reference_score(suite, protocol, teacher, train, test, unit.seed, device)
     extracted = {}
     noise_seed = dropout_seed(protocol, unit.seed)
     if isinstance(spaces.get("teacher"), FeatureSpace):
-        logits, extracted["teacher"] = label_and_extract(teacher, drawn.samples, unit.device, timings, noise_seed)
+        logits, extracted["teacher"] = label_and_extract(teacher, drawn.samples, device, timings, noise_seed)
     else:
-        logits = label_samples(teacher, drawn.samples, unit.device, timings, noise_seed)
+        logits = label_samples(teacher, drawn.samples, device, timings, noise_seed)
     mean = pixel_mean(train.images)
     name = drawn.generator["name"]
-    raw = student_score(suite, protocol, drawn.samples, logits, mean, test, unit.seed, unit.device, timings,
+    raw = student_score(suite, protocol, drawn.samples, logits, mean, test, unit.seed, device, timings,
                         label=f"{name} seed {unit.seed}")
     cas = None
     if drawn.labels is not None:
-        own = student_score(suite, protocol, drawn.samples, drawn.labels, mean, test, unit.seed, unit.device, timings,
+        own = student_score(suite, protocol, drawn.samples, drawn.labels, mean, test, unit.seed, device, timings,
                             label=f"{name} seed {unit.seed}, CAS", loss="cross-entropy")
         cas = {"accuracy": own.accuracy, "label_agreement": label_agreement(logits, drawn.labels)}
     metrics = copying = None
     if unit.metrics:
         splits = {"train": train, "test": test}
         with stage("sample-quality metrics (IS, FID, KID, precision/recall/density/coverage)"):
-            metrics = sample_quality(suite, spaces, drawn.samples, splits, unit.device, timings,
+            metrics = sample_quality(suite, spaces, drawn.samples, splits, device, timings,
                                      {k: v for k, v in extracted.items() if v is not None})
         with stage("copy detection (nearest training images, C_T)"):
             teacher_pass = extracted.get("teacher")
             copying = copy_detection(suite, spaces["teacher"], drawn.samples,
-                                     teacher_pass[0] if teacher_pass is not None else None, splits, unit.device,
+                                     teacher_pass[0] if teacher_pass is not None else None, splits, device,
                                      timings)
     return {
-        **header(RecordKind.CS),
         "generator": drawn.generator,
         "sandbox": drawn.sandbox,
         "suite": suite.name,
@@ -329,59 +343,57 @@ def _score_seed(unit: Unit, draw, timings: Timings) -> dict:
     }
 
 
-def merge_seed_records(seed_records: Sequence[dict]) -> dict:
+def merge_seed_records(seed_records: Sequence[CsSeedRecord]) -> CsRecord:
     """A generator's record from its seed records, in their order: scores per seed, metrics of the first seed,
-    timings summed. A pure function of the seed records, so every backend writes the same record. Records are
-    compared as stored: one just computed (tuples) and one read back from its file (lists) are the same record."""
-    seed_records = [as_stored(r) for r in seed_records]
+    timings summed. A pure function of the seed records, so every backend writes the same record."""
     first = seed_records[0]
+    same = ("generator", "suite", "teacher", "student", "protocol")
     for r in seed_records[1:]:
-        if any(r[k] != first[k] for k in ("generator", "suite", "teacher", "student", "protocol")):
-            raise CsbenchError(f"seed records of {first['generator']['name']} on {first['suite']} disagree on the "
-                               f"generator file, teacher or protocol (seeds {first['seed']} and {r['seed']})")
-    raw = [r["raw_score"] for r in seed_records]
-    reference = [r["reference_score"] for r in seed_records]
+        if any(getattr(r, k) != getattr(first, k) for k in same):
+            raise CsbenchError(f"seed records of {first.generator['name']} on {first.suite} disagree on the "
+                               f"generator file, teacher or protocol (seeds {first.seed} and {r.seed})")
+    raw = [r.raw_score for r in seed_records]
+    reference = [r.reference_score for r in seed_records]
     cs, cs_half_width = ratio_interval(raw, reference)
     timings = Timings()
     for r in seed_records:
-        for k, v in r["timings_s"].items():
+        for k, v in r.timings_s.items():
             timings[k] += v
-    has_cas = all(r["cas"] is not None for r in seed_records)
-    return {
-        **header(RecordKind.CS),
-        **{k: first[k] for k in ("generator", "sandbox", "suite", "teacher", "student", "protocol")},
-        "seeds": [r["seed"] for r in seed_records],
-        "raw_scores": raw,
-        "reference_scores": reference,
-        "cs": cs,
-        "cs_half_width": cs_half_width,
-        "per_class": {"raw_scores": [r["per_class"]["raw"] for r in seed_records],
-                      "reference_scores": [r["per_class"]["reference"] for r in seed_records],
-                      "classes": first["per_class"]["classes"]},
-        "cas": {"scores": [r["cas"]["accuracy"] for r in seed_records],
-                "label_agreement": [r["cas"]["label_agreement"] for r in seed_records]} if has_cas else None,
-        "metrics": first["metrics"],
-        "copying": first["copying"],
-        "timings_s": timings.rounded(),
-        "peak_memory_mib": max(r["peak_memory_mib"] for r in seed_records),
-        **{k: first[k] for k in ("csbench_version", "torch_version", "device")},
-        "date": max(r["date"] for r in seed_records),
-    }
+    has_cas = all(r.cas is not None for r in seed_records)
+    return CsRecord(
+        **{k: getattr(first, k) for k in (*same, "sandbox")},
+        seeds=[r.seed for r in seed_records],
+        raw_scores=raw,
+        reference_scores=reference,
+        cs=cs,
+        cs_half_width=None if np.isnan(cs_half_width) else cs_half_width,  # one seed: no interval, and JSON has no NaN
+        per_class={"raw_scores": [r.per_class["raw"] for r in seed_records],
+                   "reference_scores": [r.per_class["reference"] for r in seed_records],
+                   "classes": first.per_class["classes"]},
+        cas={"scores": [r.cas["accuracy"] for r in seed_records],
+             "label_agreement": [r.cas["label_agreement"] for r in seed_records]} if has_cas else None,
+        metrics=first.metrics,
+        copying=first.copying,
+        timings_s=timings.rounded(),
+        peak_memory_mib=max(r.peak_memory_mib for r in seed_records),
+        provenance=dataclasses.replace(first.provenance, date=max(r.provenance.date for r in seed_records)),
+    )
 
 
-def cs_summary(record: dict) -> str:
+def cs_summary(record: CsRecord) -> str:
     """The CS with its interval, or the plain statement that one seed gives none."""
-    n = len(record["seeds"])
+    n = len(record.seeds)
     if n < 2:
-        return f"CS {record['cs']:.4f} (one seed: no interval; use --seeds 3 or more for one)"
-    return (f"CS {record['cs']:.4f} ± {record['cs_half_width']:.4f} (95 % paired t-interval, {n} seeds, "
+        return f"CS {record.cs:.4f} (one seed: no interval; use --seeds 3 or more for one)"
+    return (f"CS {record.cs:.4f} ± {record.cs_half_width:.4f} (95 % paired t-interval, {n} seeds, "
             f"{n - 1} degrees of freedom)")
 
 
 def refuse_foreign_record(path: Path, gen) -> None:
     """A record names its generator, so a file registering another file's name would silently replace its record."""
-    if path.is_file():
-        theirs = read_record(path).get("generator", {}).get("file")
+    existing = readable_record(path)
+    if existing is not None:
+        theirs = existing.generator.get("file")
         if theirs is not None and theirs != gen.path.name:
             raise CsbenchError(f"{path} holds the record of generator file {theirs}, and {gen.path.name} registers "
                                f"the same name {gen.name!r}: rename the generator, or pass --replace to overwrite it")
@@ -401,17 +413,14 @@ def plan(suite: Suite, protocol: Protocol, seeds: Sequence[int], device: str) ->
 
 
 def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str | None = None,
-             seeds: Sequence[int] | None = None, samples: int | None = None, device: str = "cpu",
-             out_dir: Path | str = "results", teacher_path: Path | None = None,
-             data_root: Path | None = None, protocol: Protocol | None = None, suite: Suite | None = None,
-             limits: Limits = Limits(), inception: bool | None = None, inception_weights: Path | None = None,
-             inception_preprocessing: str = DEFAULT_PREPROCESSING, replace: bool = False, in_process: bool = False,
-             preview: bool = False,
-             announce: Callable[[str], None] = lambda line: None) -> dict:
+             seeds: Sequence[int] | None = None, samples: int | None = None, out_dir: Path | str = "results",
+             options: RunOptions = RunOptions(), protocol: Protocol | None = None, suite: Suite | None = None,
+             replace: bool = False, in_process: bool = False, preview: bool = False,
+             announce: Callable[[str], None] = lambda line: None) -> CsRecord:
     """Score a generator file on a suite and write its record; returns the record.
 
     The first seed's samples also get the sample-quality metrics (csbench.quality) in the teacher's and,
-    in Inception's feature space where `inception` asks for it (by default on a GPU) and its weights can be had.
+    in Inception's feature space where `options` asks for it and its weights can be had.
     `in_process` imports the file here instead of the sandbox: for one's own code only. `preview`: see
     `preview_protocol`. `announce` gets the plan line before the work starts.
 
@@ -429,17 +438,15 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
         gen = load_generator_file(generator_file)
         draw = in_process_draw(gen.sample, generator_provenance(gen), gen.path.parent, fetch_generator_weights(gen))
     else:
-        gen = describe(generator_file, limits, [Path(out_dir), *([data_root] if data_root else [])])
+        gen = describe(generator_file, options.limits,
+                       [Path(out_dir), *([options.data_root] if options.data_root else [])])
         draw = draw_sandboxed
     path = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
     if not replace:
         refuse_foreign_record(path, gen)
-    announce(plan(suite, protocol, seeds, device))
-    units = [Unit(Path(generator_file), suite, protocol, seed, metrics=i == 0, device=device,
-                  teacher_path=teacher_path, data_root=data_root, limits=limits, inception=inception,
-                  inception_weights=inception_weights, inception_preprocessing=inception_preprocessing,
-                  protected=(Path(out_dir),))
-             for i, seed in enumerate(seeds)]
+    announce(plan(suite, protocol, seeds, options.device))
+    units = [Unit(Path(generator_file), suite, protocol, seed, metrics=i == 0, options=options,
+                  protected=(Path(out_dir),)) for i, seed in enumerate(seeds)]
     record = merge_seed_records([evaluate_unit(u, draw) for u in units])
     write_record(path, record)
     return record

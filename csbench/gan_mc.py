@@ -19,14 +19,13 @@ import torch
 
 from .cache import atomic_path
 from .compression import pixel_mean, student_inputs, train_student
-from .data import load_split
 from .errors import CsbenchError, GeneratorError
-from .evaluate import dropout_seed, label_samples, real_logits, reference_scores
-from .results import RecordKind, generator_provenance, header, provenance, record_path, write_record
-from .sandbox import Limits, context, describe
+from .evaluate import RunOptions, dropout_seed, label_samples, real_logits, reference_scores, suite_inputs
+from .results import ImageCompressRecord, Provenance, as_stored, generator_provenance, record_path, write_record
+from .sandbox import context, describe
 from .sandbox import sample as sandboxed_sample
 from .suites import Protocol, Suite, get_suite
-from .teacher import accuracy, load_teacher, predict_logits
+from .teacher import accuracy, predict_logits
 from .timing import Timings
 
 IMAGE_RATIO = 4.0
@@ -34,9 +33,8 @@ IMAGE_RATIO = 4.0
 
 def compress_images(generator_file: Path | str, suite_name: str, *, protocol_name: str | None = None,
                     ratio: float = IMAGE_RATIO, seeds: Sequence[int] | None = None, samples: int | None = None,
-                    device: str = "cpu", out_dir: Path | str = "results", teacher_path: Path | None = None,
-                    data_root: Path | None = None, save_students: bool = True, limits: Limits = Limits(),
-                    suite: Suite | None = None, protocol: Protocol | None = None) -> dict:
+                    out_dir: Path | str = "results", options: RunOptions = RunOptions(), save_students: bool = True,
+                    suite: Suite | None = None, protocol: Protocol | None = None) -> ImageCompressRecord:
     """Real-only vs real + generated students over seeds; writes `<out>/<suite>/compress/<generator>.json`
     and, unless `save_students` is False, the first seed's mixed student's state dict beside it."""
     started = time.perf_counter()
@@ -47,13 +45,13 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     if ratio <= 0:
         raise CsbenchError(f"--ratio must be positive, not {ratio:g}")
     seeds = list(seeds if seeds is not None else protocol.seeds)
-    protected = [out_dir, *([data_root] if data_root else [])]
+    device, limits = options.device, options.limits
+    protected = [out_dir, *([options.data_root] if options.data_root else [])]
     gen = describe(generator_file, limits, protected)
     if not gen.supports(suite.name):
         raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
-    teacher = load_teacher(suite, teacher_path, device, data_root=data_root)
-    train, test = load_split(suite.dataset, "train", data_root), load_split(suite.dataset, "test", data_root)
+    teacher, train, test = suite_inputs(suite, options)
     timings = Timings()
     with timings.measure("reference"):
         real_only = [s.accuracy for s in reference_scores(suite, protocol, teacher, train, test, seeds, device)]
@@ -79,23 +77,22 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
             with atomic_path(saved) as tmp:
                 torch.save(student.cpu().state_dict(), tmp)
     timings["total"] = time.perf_counter() - started
-    record = {
-        **header(RecordKind.IMAGE_COMPRESS),
-        "generator": generator_provenance(gen),
-        "sandbox": gen.sandbox,
-        "suite": suite.name,
-        "teacher": teacher.record,
-        "student": suite.student,
-        "protocol": protocol.to_dict(),
-        "ratio": ratio,
-        "real_rows": len(real),
-        "generated_rows": n_generated,
-        "seeds": seeds,
-        "scores": {"real_only": real_only, "real_plus_generated": mixed},
-        "student_saved": str(saved) if saved else None,
-        "timings_s": timings.rounded(),
-        **provenance(device, torch.get_num_threads(), torch_version=torch.__version__),
-    }
+    record = ImageCompressRecord(
+        generator=generator_provenance(gen),
+        sandbox=as_stored(gen.sandbox),
+        suite=suite.name,
+        teacher=as_stored(teacher.record),
+        student=suite.student,
+        protocol=as_stored(protocol.to_dict()),
+        ratio=ratio,
+        real_rows=len(real),
+        generated_rows=n_generated,
+        seeds=list(seeds),
+        scores={"real_only": real_only, "real_plus_generated": mixed},
+        student_saved=str(saved) if saved else None,
+        timings_s=timings.rounded(),
+        provenance=Provenance.here(device, torch.get_num_threads(), torch=torch.__version__),
+    )
     write_record(record_path(Path(out_dir), f"{suite.name}/compress", gen.name, protocol.name,
                              suite.default_protocol), record)
     return record

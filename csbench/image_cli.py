@@ -7,10 +7,9 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from .options import limits
+from .options import run_options
 from .progress import console
 from .suites import SUITES
-from .teacher import default_device
 
 stdout = Console()
 
@@ -49,19 +48,18 @@ def compress(args: argparse.Namespace) -> None:
     for generator_file in args.generator:
         record = compress_images(generator_file, args.suite, protocol_name=args.protocol,
                                  ratio=args.ratio or IMAGE_RATIO, seeds=list(range(args.seed, args.seed + count)),
-                                 samples=args.samples, device=args.device or default_device(), out_dir=args.out,
-                                 teacher_path=args.teacher, data_root=args.data_dir,
-                                 save_students=not args.no_students, limits=limits(args))
-        real, mixed = record["scores"]["real_only"], record["scores"]["real_plus_generated"]
+                                 samples=args.samples, out_dir=args.out, options=run_options(args),
+                                 save_students=not args.no_students)
+        real, mixed = record.scores["real_only"], record.scores["real_plus_generated"]
         gain = [m - r for m, r in zip(mixed, real)]
-        name = record["generator"]["name"]
-        table = Table(title=f"{name} on {args.suite} ({record['protocol']['name']} protocol): student test accuracy")
-        for column in ("seed", "real only", f"real + {record['ratio']:g}x {name}", "gain"):
+        name = record.generator["name"]
+        table = Table(title=f"{name} on {args.suite} ({record.protocol['name']} protocol): student test accuracy")
+        for column in ("seed", "real only", f"real + {record.ratio:g}x {name}", "gain"):
             table.add_column(column, justify="right")
-        for seed, r, m in zip(record["seeds"], real, mixed):
+        for seed, r, m in zip(record.seeds, real, mixed):
             table.add_row(str(seed), f"{r:.4f}", f"{m:.4f}", f"{m - r:+.4f}")
         table.add_row("mean ± 95 % t", fmt(real), fmt(mixed), f"{fmt(gain)} {verdict(gain)}")
         stdout.print(table)
-        saved = f"; student: {record['student_saved']}" if record["student_saved"] else ""
+        saved = f"; student: {record.student_saved}" if record.student_saved else ""
         console.print(f"record: {args.out / args.suite / 'compress' / (name + '.json')}{saved} "
-                      f"({record['timings_s']['total']:.0f} s)", highlight=False, soft_wrap=True)
+                      f"({record.timings_s['total']:.0f} s)", highlight=False, soft_wrap=True)

@@ -18,7 +18,7 @@ import pandas as pd
 from . import __version__
 from .cache import atomic_path, atomic_write_text
 from .metrics.prdc import CONCENTRATION_FLAG, precision_rests_on_few_balls
-from .results import read_records
+from .results import CsRecord, RecordKind, read_records
 from .stats import (
     MIN_SEEDS,
     RATIO_METHOD,
@@ -46,14 +46,14 @@ def is_reference(name: str) -> bool:
     return name.startswith("real_") or name == FLOOR_GENERATOR
 
 
-def _metric(record: dict, family: str, name: str) -> float:
-    value = record.get("metrics", {}).get(family, {}).get(name)
+def _metric(record: CsRecord, family: str, name: str) -> float:
+    value = (record.metrics or {}).get(family, {}).get(name)
     return float("nan") if value is None else float(value)
 
 
-def class_scores(record: dict) -> tuple[tuple[str, ...], tuple[float, ...]] | None:
+def class_scores(record: CsRecord) -> tuple[tuple[str, ...], tuple[float, ...]] | None:
     """(class names, per-class CS): mean over seeds of the student's accuracy on class c over the reference's."""
-    per_class = record.get("per_class")
+    per_class = record.per_class
     if not per_class:
         return None
     scores = ratio_of_means(per_class["raw_scores"], per_class["reference_scores"])
@@ -68,15 +68,15 @@ def worst_class(names: Sequence[str], scores: Sequence[float]) -> tuple[str | No
     return names[i], scores[i]
 
 
-def _cas(record: dict) -> tuple[float, float]:
-    cas = record.get("cas")
+def _cas(record: CsRecord) -> tuple[float, float]:
+    cas = record.cas
     if not cas:
         return float("nan"), float("nan")
     return float(np.mean(cas["scores"])), float(np.mean(cas["label_agreement"]))
 
 
-def _copies(record: dict) -> tuple[float, float, bool]:
-    copying = record.get("copying") or {}
+def _copies(record: CsRecord) -> tuple[float, float, bool]:
+    copying = record.copying or {}
     teacher = copying.get("teacher", {})
     return (float(teacher.get("copy_rate", float("nan"))), float(teacher.get("heldout_copy_rate", float("nan"))),
             bool(copying.get("flagged", False)))
@@ -92,33 +92,33 @@ def group_of(name: str, seeds: int, flagged: bool) -> str:
     return "provisional" if seeds < MIN_SEEDS else "ranked"
 
 
-def board_row(r: dict) -> dict:
+def board_row(r: CsRecord) -> dict:
     """One record as a board row; CS and its interval are recomputed from the per-seed scores."""
-    cs, half = ratio_interval(r["raw_scores"], r["reference_scores"])
-    seeds = len(r["seeds"])
+    cs, half = ratio_interval(r.raw_scores, r.reference_scores)
+    seeds = len(r.seeds)
     copy_rate, heldout_rate, flagged = _copies(r)
     cas, agreement = _cas(r)
     names, class_cs = class_scores(r) or (None, None)
     worst, worst_cs = worst_class(names, class_cs) if names else (None, float("nan"))
-    row = {"generator": r["generator"]["name"], "group": group_of(r["generator"]["name"], seeds, flagged),
+    row = {"generator": r.generator["name"], "group": group_of(r.generator["name"], seeds, flagged),
            "cs": cs, "half": half if seeds >= MIN_SEEDS else float("nan"), "seeds": seeds,
-           "seed_cs": dict(zip(r["seeds"], per_seed_cs(r["raw_scores"], r["reference_scores"]).tolist())),
-           "raw": float(np.mean(r["raw_scores"])), "reference": float(np.mean(r["reference_scores"])),
+           "seed_cs": dict(zip(r.seeds, per_seed_cs(r.raw_scores, r.reference_scores).tolist())),
+           "raw": float(np.mean(r.raw_scores)), "reference": float(np.mean(r.reference_scores)),
            "classes": names, "class_cs": class_cs, "worst_class": worst, "worst_cs": worst_cs,
            "cas": cas, "agreement": agreement, "copy_rate": copy_rate, "heldout_rate": heldout_rate,
-           "flagged": flagged, "copying": r.get("copying"),
-           "samples": r["protocol"]["samples"], "sha256": r["generator"]["sha256"],
-           "date": r["date"][:10], "version": r["csbench_version"],
-           "quality_n": r.get("metrics", {}).get("teacher", {}).get("n")}
+           "flagged": flagged, "copying": r.copying,
+           "samples": r.protocol["samples"], "sha256": r.generator["sha256"],
+           "date": r.provenance.date[:10], "version": r.provenance.csbench_version,
+           "quality_n": (r.metrics or {}).get("teacher", {}).get("n")}
     for family in ("teacher", "inception"):
         row.update({f"{family}_{name}": _metric(r, family, name) for name in QUALITY})
     return row
 
 
-def board_frame(records: Sequence[dict], protocol: str) -> pd.DataFrame:
+def board_frame(records: Sequence[CsRecord], protocol: str) -> pd.DataFrame:
     """One row per generator evaluated under `protocol`: ranked rows first by CS (ties by name), then
     references, provisional rows and flagged copies, each by CS."""
-    frame = pd.DataFrame([board_row(r) for r in records if r["protocol"]["name"] == protocol])
+    frame = pd.DataFrame([board_row(r) for r in records if r.protocol["name"] == protocol])
     if frame.empty:
         return frame
     frame["order"] = frame.group.map(GROUPS.index)
@@ -249,16 +249,16 @@ def suite_card(suite: Suite, protocols: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def reference_lines(frame: pd.DataFrame, records: Sequence[dict], protocol: str) -> str:
+def reference_lines(frame: pd.DataFrame, records: Sequence[CsRecord], protocol: str) -> str:
     """The reference of the record with the most seeds; references that differ for the same seed (trained at
     another torch thread count, which changes float summation order) are named, since each record divides by its
     own."""
-    mine = [r for r in records if r["protocol"]["name"] == protocol]
-    widest = max(mine, key=lambda r: len(r["reference_scores"]))
-    ref = widest["reference_scores"]
+    mine = [r for r in records if r.protocol["name"] == protocol]
+    widest = max(mine, key=lambda r: len(r.reference_scores))
+    ref = widest.reference_scores
     by_seed: dict[int, set[float]] = defaultdict(set)
     for r in mine:
-        for seed, value in zip(r["seeds"], r["reference_scores"]):
+        for seed, value in zip(r.seeds, r.reference_scores):
             by_seed[seed].add(round(value, 4))
     floor = frame.loc[frame.generator == FLOOR_GENERATOR, "raw"]
     text = (f"Reference: the student trained by this protocol on {int(frame.samples.iloc[0]):,} real training "
@@ -360,7 +360,7 @@ COLUMNS = [
 ]
 
 
-def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequence[dict]) -> list[str]:
+def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequence[CsRecord]) -> list[str]:
     groups = set(frame.group)
     parts = [f"## Protocol `{name}`{' (default)' if name == suite.default_protocol else ''}", "",
              reference_lines(frame, records, name), "", "### Ranked generators", "",
@@ -386,26 +386,26 @@ def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequ
     return parts
 
 
-def stale_line(stale: Sequence[dict]) -> str:
+def stale_line(stale: Sequence[CsRecord]) -> str:
     """Records another csbench version made score with other code (a student, a protocol): never beside these."""
-    names = ", ".join(f"`{r['generator']['name']}`" + (f" (`{r['protocol']['name']}`)"
-                                                        if r["protocol"]["name"] != "graded" else "")
-                      + f" {r['csbench_version']}" for r in stale)
+    names = ", ".join(f"`{r.generator['name']}`" + (f" (`{r.protocol['name']}`)" if r.protocol["name"] != "graded"
+                                                      else "")
+                      + f" {r.provenance.csbench_version}" for r in stale)
     return (f"Not shown: {len(stale)} record(s) made by another csbench version, whose numbers come from other code "
             f"(see CHANGELOG.md) and are not comparable with these; `csbench evaluate-all` redoes them: {names}.")
 
 
-def render_board(suite: Suite, records: Sequence[dict], out_dir: Path) -> Path:
+def render_board(suite: Suite, records: Sequence[CsRecord], out_dir: Path) -> Path:
     """Write `<out_dir>/<suite>.md` and its plots; the default protocol's section comes first. Only records of this
     csbench version are shown; older ones are named as stale."""
-    stale = [r for r in records if r.get("csbench_version") != __version__]
-    records = [r for r in records if r.get("csbench_version") == __version__]
-    present = {r["protocol"]["name"] for r in records}
+    stale = [r for r in records if r.provenance.csbench_version != __version__]
+    records = [r for r in records if r.provenance.csbench_version == __version__]
+    present = {r.protocol["name"] for r in records}
     protocols = list(dict.fromkeys(p for p in [suite.default_protocol, *sorted(suite.protocols)] if p in present))
     parts = [f"# {suite.name} leaderboard", "", INTRO, "", *COLUMNS, "",
              "## Suite", "", suite_card(suite, protocols or [suite.default_protocol]), ""]
     if stale:
-        parts += [stale_line(sorted(stale, key=lambda r: (r["protocol"]["name"], r["generator"]["name"]))), ""]
+        parts += [stale_line(sorted(stale, key=lambda r: (r.protocol["name"], r.generator["name"]))), ""]
     frames = {name: board_frame(records, name) for name in protocols}
     for name, frame in frames.items():
         parts += protocol_section(suite, name, frame, records)
@@ -439,7 +439,7 @@ def render_index(out_dir: Path) -> Path:
 def render(suite: Suite, results_dir: Path | str = "results", out_dir: Path | str = "leaderboards") -> Path | None:
     """Render one suite's board from its records (None when it has none) and refresh the index."""
     out_dir = Path(out_dir)
-    records = read_records(results_dir, suite.name)
+    records = read_records(results_dir, suite.name, RecordKind.CS)
     path = render_board(suite, records, out_dir) if records else None
     render_index(out_dir)
     return path

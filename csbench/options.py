@@ -27,3 +27,16 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
 
 def limits(args: argparse.Namespace) -> Limits:
     return Limits(timeout_s=args.timeout, memory_mib=args.memory_mib, import_timeout_s=args.import_timeout)
+
+
+def run_options(args: argparse.Namespace):
+    """The image commands' `RunOptions`; options a command does not take keep their defaults."""
+    from .evaluate import RunOptions
+    from .teacher import default_device
+
+    defaults = RunOptions()
+    return RunOptions(device=args.device or default_device(), teacher_path=args.teacher, data_root=args.data_dir,
+                      limits=limits(args), inception=getattr(args, "inception", defaults.inception),
+                      inception_weights=getattr(args, "inception_weights", defaults.inception_weights),
+                      inception_preprocessing=getattr(args, "inception_preprocessing",
+                                                      defaults.inception_preprocessing))

@@ -1,38 +1,231 @@
-"""Result records: one JSON file per (suite, generator, protocol), written atomically, and what every record says
-about where it came from.
+"""Result records: typed, versioned, one JSON file per (suite, generator, protocol), written atomically.
 
-Each kind of record names itself (`kind`) and its layout's version (`schema`); readers take records without
-`kind` as Compression Score records of schema 1 or 2, as csbench 0.1 and 0.2 wrote them.
+Each record type names its kind (`kind`) and its layout's version (`schema`) in the file; `read_record` returns
+the type the file names, upgrading older layouts. Records written before kinds existed (csbench 0.1 and early
+0.2) are Compression Score records, a seed's unit where they hold one `seed`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import platform
-from enum import Enum
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 from . import __version__
 from .cache import atomic_write_text
+from .errors import CsbenchError
+from .registry import Choice
+
+R = TypeVar("R", bound="Record")
 
 
-class RecordKind(str, Enum):
+class RecordKind(Choice):
     CS = "image-cs"
+    CS_SEED = "image-cs-seed"
     IMAGE_COMPRESS = "image-compress"
     TABULAR_COMPRESS = "tabular-compress"
 
 
-SCHEMA = {RecordKind.CS: 2, RecordKind.IMAGE_COMPRESS: 1, RecordKind.TABULAR_COMPRESS: 1}
-"""Layout versions: CS 2 added per-class accuracies, CAS and the copy measures."""
+@dataclass(frozen=True)
+class Provenance:
+    """Which code, on which machine, when. `libraries`: the versions of the libraries a record's numbers depend
+    on, stored as `<library>_version` keys beside `csbench_version`."""
+
+    csbench_version: str
+    device: str
+    date: str
+    libraries: dict[str, str] = field(default_factory=dict)
+
+    KEYS: ClassVar[tuple[str, ...]] = ("csbench_version", "device", "date")
+
+    @classmethod
+    def here(cls, device: str, threads: int | None = None, **libraries: str) -> Provenance:
+        """This run's provenance; `threads`, the torch thread count, changes the order of float sums."""
+        cpu = platform.processor() or platform.machine()
+        machine = device if device != "cpu" else f"cpu ({cpu}{f', {threads} threads' if threads else ''})"
+        return cls(__version__, machine, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                   {f"{name}_version": version for name, version in libraries.items()})
+
+    def to_json(self) -> dict:
+        return {"csbench_version": self.csbench_version, **self.libraries, "device": self.device, "date": self.date}
+
+    @classmethod
+    def take(cls, data: dict) -> Provenance:
+        """Remove the provenance keys from `data` and return them."""
+        libraries = {k: data.pop(k) for k in [k for k in data if k.endswith("_version") and k not in cls.KEYS]}
+        return cls(*(data.pop(k) for k in cls.KEYS), libraries)
 
 
-def kind_of(record: dict) -> RecordKind:
-    return RecordKind(record.get("kind", RecordKind.CS.value))
+class Record:
+    """Base of the record types (frozen dataclasses, each with a `provenance` field): their JSON layout is their
+    fields, `kind` and `schema`, with the provenance's keys at the top level."""
+
+    kind: ClassVar[RecordKind]
+    schema: ClassVar[int]
+
+    def to_json(self) -> dict:
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "provenance"}
+        return as_stored({"kind": self.kind.value, "schema": self.schema, **fields, **self.provenance.to_json()})
+
+    @classmethod
+    def upgrade(cls, data: dict, schema: int) -> dict:
+        """`data` of an older layout in this one; the base knows no older layouts."""
+        return data
+
+    @classmethod
+    def from_json(cls: type[R], data: dict) -> R:
+        data = as_stored(data)
+        data.pop("kind", None)
+        schema = data.pop("schema", 1)
+        if schema > cls.schema:
+            raise CsbenchError(f"a {cls.kind} record of schema {schema}: this csbench reads up to {cls.schema}; "
+                               "upgrade csbench")
+        if schema < cls.schema:
+            data = cls.upgrade(data, schema)
+        try:
+            provenance = Provenance.take(data)
+            return cls(**data, provenance=provenance)
+        except (KeyError, TypeError) as exc:
+            raise CsbenchError(f"not a valid {cls.kind} record of schema {cls.schema}: {exc}") from None
 
 
-def header(kind: RecordKind) -> dict:
-    return {"kind": kind.value, "schema": SCHEMA[kind]}
+@dataclass(frozen=True)
+class CsSeedRecord(Record):
+    """One seed of a Compression Score evaluation: the unit a backend runs, merged into a `CsRecord`."""
+
+    kind: ClassVar[RecordKind] = RecordKind.CS_SEED
+    schema: ClassVar[int] = 2
+    """Schema 2 added per-class accuracies, CAS and the copy measures."""
+
+    generator: dict
+    sandbox: dict
+    suite: str
+    teacher: dict
+    student: str
+    protocol: dict
+    seed: int
+    raw_score: float
+    reference_score: float
+    per_class: dict | None
+    cas: dict | None
+    metrics: dict | None  # the sample-quality metrics, on the seed its record takes them from
+    copying: dict | None
+    timings_s: dict
+    peak_memory_mib: int
+    provenance: Provenance
+
+    @classmethod
+    def upgrade(cls, data: dict, schema: int) -> dict:
+        return {"per_class": None, "cas": None, "copying": None, **data}
+
+
+@dataclass(frozen=True)
+class CsRecord(Record):
+    """A generator's Compression Score on a suite under one protocol, over its seeds."""
+
+    kind: ClassVar[RecordKind] = RecordKind.CS
+    schema: ClassVar[int] = 2
+    """Schema 2 added per-class accuracies, CAS and the copy measures, and the t-interval's half width in place
+    of the standard error."""
+
+    generator: dict
+    sandbox: dict
+    suite: str
+    teacher: dict
+    student: str
+    protocol: dict
+    seeds: list[int]
+    raw_scores: list[float]
+    reference_scores: list[float]
+    cs: float
+    cs_half_width: float | None  # None for one seed
+    per_class: dict | None
+    cas: dict | None
+    metrics: dict | None
+    copying: dict | None
+    timings_s: dict
+    peak_memory_mib: int
+    provenance: Provenance
+
+    @classmethod
+    def upgrade(cls, data: dict, schema: int) -> dict:
+        """Schema 1's standard error is no interval of this policy's; such records are stale anyway."""
+        data = {"per_class": None, "cas": None, "copying": None, "cs_half_width": None, **data}
+        data.pop("cs_stderr", None)
+        return data
+
+
+@dataclass(frozen=True)
+class ImageCompressRecord(Record):
+    """GAN-assisted compression on an image suite: the student on real images alone and with generated ones."""
+
+    kind: ClassVar[RecordKind] = RecordKind.IMAGE_COMPRESS
+    schema: ClassVar[int] = 1
+
+    generator: dict
+    sandbox: dict
+    suite: str
+    teacher: dict
+    student: str
+    protocol: dict
+    ratio: float
+    real_rows: int
+    generated_rows: int
+    seeds: list[int]
+    scores: dict  # condition -> one test accuracy per seed
+    student_saved: str | None
+    timings_s: dict
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class TabularCompressRecord(Record):
+    """GAN-assisted compression on a tabular suite: forests of each size under each training condition."""
+
+    kind: ClassVar[RecordKind] = RecordKind.TABULAR_COMPRESS
+    schema: ClassVar[int] = 2
+    """Schema 2 renamed `cs` (a dict here, a float in CS records) to `cs_by_size` and added `sandbox`."""
+
+    suite: str
+    generator: dict
+    sandbox: dict | None  # None in records made before it was recorded
+    teacher: dict
+    metric: str
+    student_sizes: list[int]
+    ratio: float
+    train_rows: int
+    generated_rows: int
+    seeds: list[int]
+    scores: dict  # condition -> str(trees) -> one score per seed
+    cs_by_size: dict  # str(trees) -> {"cs", "half_width"}
+    students_saved: list[str]
+    timings_s: dict
+    provenance: Provenance
+
+    @classmethod
+    def upgrade(cls, data: dict, schema: int) -> dict:
+        data = {"sandbox": None, **data}
+        data["cs_by_size"] = data.pop("cs")
+        return data
+
+
+RECORD_TYPES: dict[RecordKind, type[Record]] = {
+    t.kind: t for t in (CsSeedRecord, CsRecord, ImageCompressRecord, TabularCompressRecord)}
+
+
+def parse_record(data: dict) -> Record:
+    if "kind" in data:
+        try:
+            kind = RecordKind(data["kind"])
+        except ValueError:
+            raise CsbenchError(f"unknown record kind {data['kind']!r}") from None
+    else:
+        kind = RecordKind.CS_SEED if "seed" in data else RecordKind.CS
+    return RECORD_TYPES[kind].from_json(data)
 
 
 def generator_provenance(gen) -> dict:
@@ -40,15 +233,6 @@ def generator_provenance(gen) -> dict:
     from .cache import sha256_file
 
     return {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)}
-
-
-def provenance(device: str, threads: int | None = None, **versions: str) -> dict:
-    """Which code, on which machine, when: `versions` adds the libraries the record's numbers depend on; `threads`
-    the torch thread count, which changes the order of float sums."""
-    cpu = platform.processor() or platform.machine()
-    machine = device if device != "cpu" else f"cpu ({cpu}{f', {threads} threads' if threads else ''})"
-    return {"csbench_version": __version__, **versions, "device": machine,
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def record_path(out_dir: Path | str, suite: str, generator: str, protocol: str, default_protocol: str) -> Path:
@@ -64,19 +248,37 @@ def seed_record_path(out_dir: Path | str, suite: str, generator: str, protocol: 
     return record.parent / "seeds" / f"{record.stem}--seed{seed}.json"
 
 
-def as_stored(value) -> object:
+def as_stored(value) -> Any:
     """`value` as a record file holds it (tuples as lists), so a fresh record compares equal to one read back."""
     return json.loads(json.dumps(value))
 
 
-def write_record(path: Path | str, record: dict) -> None:
-    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+def write_record(path: Path | str, record: Record) -> None:
+    atomic_write_text(path, json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n")
 
 
-def read_record(path: Path | str) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+def read_record(path: Path | str) -> Record:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CsbenchError(f"cannot read record {path}: {exc}") from None
+    try:
+        return parse_record(data)
+    except CsbenchError as exc:
+        raise CsbenchError(f"{path}: {exc}") from None
 
 
-def read_records(out_dir: Path | str, suite: str) -> list[dict]:
+def readable_record(path: Path) -> Record | None:
+    """The record at `path` where there is a readable one. An unreadable file is no current record and names no
+    generator: a run may replace it, once the run succeeds."""
+    try:
+        return read_record(path) if path.is_file() else None
+    except CsbenchError:
+        return None
+
+
+def read_records(out_dir: Path | str, suite: str, kind: RecordKind) -> list[Record]:
+    """The records of one kind in `<out>/<suite>/`."""
     folder = Path(out_dir) / suite
-    return [read_record(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    records = [read_record(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    return [r for r in records if r.kind is kind]

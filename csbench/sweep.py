@@ -20,11 +20,20 @@ from . import __version__
 from .backends import Failed, RayBackend, SlurmBackend
 from .cache import sha256_file
 from .errors import CsbenchError
-from .evaluate import Unit, cs_summary, evaluate, evaluate_unit, merge_seed_records, unit_reference
+from .evaluate import RunOptions, Unit, cs_summary, evaluate, evaluate_unit, merge_seed_records, unit_reference
 from .progress import progress_bar
 from .registry import Choice
-from .results import as_stored, read_record, record_path, seed_record_path, write_record
-from .sandbox import Limits, SandboxedGenerator, clean, describe
+from .results import (
+    CsRecord,
+    CsSeedRecord,
+    Record,
+    as_stored,
+    readable_record,
+    record_path,
+    seed_record_path,
+    write_record,
+)
+from .sandbox import SandboxedGenerator, clean, describe
 from .suites import Protocol, Suite, get_suite
 
 
@@ -56,43 +65,43 @@ def failure(exc: Exception) -> CsbenchError:
     return CsbenchError(clean(f"unexpected {type(exc).__name__}: {exc}", 500))
 
 
-def teacher_pin(record: dict) -> str:
+def teacher_pin(record: CsRecord | CsSeedRecord) -> str:
     """The pin of the teacher a record was made with: a published teacher's file pin, else its state dict's."""
-    teacher = record.get("teacher", {})
-    return teacher.get("pin", f"sha256:{teacher.get('sha256')}")
+    return record.teacher.get("pin", f"sha256:{record.teacher.get('sha256')}")
 
 
-def _same_inputs(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol) -> bool:
+def _same_inputs(record: CsRecord | CsSeedRecord, generator_sha256: str, suite: Suite, protocol: Protocol) -> bool:
     """Same generator file, teacher and protocol, and made by this csbench version (bumped when results change)."""
-    return (record.get("csbench_version") == __version__
-            and record.get("generator", {}).get("sha256") == generator_sha256
+    return (record.provenance.csbench_version == __version__
+            and record.generator.get("sha256") == generator_sha256
             and teacher_pin(record) == str(suite.teacher.pin)
-            and record.get("protocol") == as_stored(protocol.to_dict()))
+            and record.protocol == as_stored(protocol.to_dict()))
 
 
-def is_current(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol, seeds: Sequence[int]) -> bool:
+def is_current(record: Record | None, generator_sha256: str, suite: Suite, protocol: Protocol,
+               seeds: Sequence[int]) -> bool:
     """A record is current when the generator file, teacher, protocol and seeds are all the ones asked for, and it
     holds the sample-quality metrics (records written before they existed are redone)."""
-    return (_same_inputs(record, generator_sha256, suite, protocol) and record.get("seeds") == list(seeds)
-            and record.get("metrics") is not None)
+    return (isinstance(record, CsRecord) and _same_inputs(record, generator_sha256, suite, protocol)
+            and record.seeds == list(seeds) and record.metrics is not None)
 
 
-def seed_is_current(record: dict, generator_sha256: str, suite: Suite, protocol: Protocol, seed: int,
+def seed_is_current(record: Record | None, generator_sha256: str, suite: Suite, protocol: Protocol, seed: int,
                     metrics: bool) -> bool:
     """A seed record is current for the same inputs and seed, with metrics where its record takes them from it."""
-    return (_same_inputs(record, generator_sha256, suite, protocol) and record.get("seed") == seed
-            and (record.get("metrics") is not None or not metrics))
+    return (isinstance(record, CsSeedRecord) and _same_inputs(record, generator_sha256, suite, protocol)
+            and record.seed == seed and (record.metrics is not None or not metrics))
 
 
 def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, out_dir: Path | str = "results",
                  protocol_name: str | None = None, seeds: Sequence[int] | None = None, samples: int | None = None,
                  on_outcome: Callable[[Outcome], None] = lambda outcome: None,
                  backend: RayBackend | SlurmBackend | None = None, only: Sequence[str] = (),
-                 **evaluate_kwargs) -> list[Outcome]:
+                 options: RunOptions = RunOptions(), suite: Suite | None = None) -> list[Outcome]:
     """Evaluate each generator file of `generator_dir` that declares the suite, in this process or, with
     `backend`, seed by seed on its workers; `only`: just the generators of these names, in this order (a re-run
-    of part of a board). `evaluate_kwargs` are evaluate()'s (device, data_root, limits...)."""
-    suite = evaluate_kwargs.pop("suite", None) or get_suite(suite_name)
+    of part of a board)."""
+    suite = suite or get_suite(suite_name)
     protocol = suite.protocol(protocol_name)
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
@@ -100,7 +109,7 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     described: dict[Path, SandboxedGenerator | Exception] = {}
     for path in generator_files(generator_dir):
         try:
-            described[path] = describe(path, evaluate_kwargs.get("limits", Limits()), [out_dir])
+            described[path] = describe(path, options.limits, [out_dir])
         except Exception as exc:  # one bad file is one failed line; the sweep goes on with the rest
             described[path] = failure(exc)
     files_by_name = defaultdict(list)  # a name names a record: two files with one name would overwrite each other
@@ -128,28 +137,28 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
                 outcome = Outcome(path, Status.UNSUPPORTED)
             else:
                 existing = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
-                if existing.is_file() and is_current(read_record(existing), sha256_file(path), suite, protocol, seeds):
+                if is_current(readable_record(existing), sha256_file(path), suite, protocol, seeds):
                     outcome = Outcome(path, Status.CURRENT, existing.name)
                 elif backend is not None:
                     remote.append((path, gen))
                     continue
                 else:
                     record = evaluate(path, suite.name, protocol=protocol, seeds=seeds, out_dir=out_dir, suite=suite,
-                                      **evaluate_kwargs)
+                                      options=options)
                     outcome = Outcome(path, Status.EVALUATED, cs_summary(record))
         except Exception as exc:
             outcome = Outcome(path, Status.FAILED, str(failure(exc)))
         on_outcome(outcome)
         outcomes.append(outcome)
     if remote:
-        for outcome in run_units(backend, remote, suite, protocol, seeds, Path(out_dir), evaluate_kwargs):
+        for outcome in run_units(backend, remote, suite, protocol, seeds, Path(out_dir), options):
             on_outcome(outcome)
             outcomes.append(outcome)
     return outcomes
 
 
 def run_units(backend: RayBackend | SlurmBackend, generators: Sequence[tuple[Path, SandboxedGenerator]],
-              suite: Suite, protocol: Protocol, seeds: Sequence[int], out_dir: Path, unit_kwargs: dict):
+              suite: Suite, protocol: Protocol, seeds: Sequence[int], out_dir: Path, options: RunOptions):
     """Yield an outcome per generator as its last unit comes back from `backend`.
 
     First one unit per seed computes (or reads from its worker's cache) the reference score, so that units of
@@ -157,17 +166,16 @@ def run_units(backend: RayBackend | SlurmBackend, generators: Sequence[tuple[Pat
     def seed_path(gen: SandboxedGenerator, seed: int) -> Path:
         return seed_record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol, seed)
 
-    done: dict[Path, dict[int, dict]] = {path: {} for path, _ in generators}
+    done: dict[Path, dict[int, CsSeedRecord]] = {path: {} for path, _ in generators}
     todo = []
     for path, gen in generators:
         digest = sha256_file(path)
         for i, seed in enumerate(seeds):
             existing = seed_path(gen, seed)
-            if existing.is_file() and seed_is_current(record := read_record(existing), digest, suite, protocol, seed,
-                                                      metrics=i == 0):
+            if seed_is_current(record := readable_record(existing), digest, suite, protocol, seed, metrics=i == 0):
                 done[path][seed] = record
             else:
-                todo.append(Unit(path, suite, protocol, seed, metrics=i == 0, protected=(out_dir,), **unit_kwargs))
+                todo.append(Unit(path, suite, protocol, seed, metrics=i == 0, options=options, protected=(out_dir,)))
     gens = dict(generators)
     failures: dict[Path, list[str]] = defaultdict(list)
 

@@ -71,10 +71,10 @@ def _table_target(suite_name: str, data_root: Path | None) -> Target:
 
 def _image_board(suite_name: str, results: Path, out: Path, asked: bool) -> Path | None:
     from .leaderboard import render_board
-    from .results import read_records
+    from .results import RecordKind, read_records
     from .suites import get_suite
 
-    records = read_records(results, suite_name)
+    records = read_records(results, suite_name, RecordKind.CS)
     if not records and asked:
         raise CsbenchError(f"no result records for suite {suite_name!r} under {results}/{suite_name}/; "
                            f"run `csbench evaluate FILE --suite {suite_name} --out {results}` first")

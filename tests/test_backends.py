@@ -12,9 +12,10 @@ from conftest import GENERATORS
 
 import csbench.sweep
 from csbench.backends import RayBackend, SlurmBackend, require
+from csbench.cache import atomic_write_text
 from csbench.errors import CsbenchError
-from csbench.evaluate import evaluate_unit
-from csbench.results import read_record, write_record
+from csbench.evaluate import RunOptions, evaluate_unit
+from csbench.results import CsSeedRecord, parse_record, read_record, write_record
 from csbench.sweep import evaluate_all
 
 ray = pytest.importorskip("ray")
@@ -32,7 +33,7 @@ def generator_dir(tmp_path, names=NAMES):
 
 def sweep(tiny_suite, tiny_data, out, folder, backend=None):
     outcomes = evaluate_all(tiny_suite.name, folder, out_dir=out, seeds=SEEDS, suite=tiny_suite,
-                            data_root=tiny_data, backend=backend)
+                            options=RunOptions(data_root=tiny_data), backend=backend)
     return {o.file.stem: o.status for o in outcomes}
 
 
@@ -65,11 +66,11 @@ def assert_same_scores(out, suite, local_records, names=NAMES):
     for name in names:
         record = read_record(out / suite.name / f"{name}.json")
         local = local_records[name]
-        assert record["seeds"] == SEEDS
-        assert record["raw_scores"] == local["raw_scores"]
-        assert record["reference_scores"] == local["reference_scores"]
-        assert (record["cs"], record["cs_half_width"]) == (local["cs"], local["cs_half_width"])
-        assert record["metrics"] == local["metrics"]
+        assert record.seeds == SEEDS
+        assert record.raw_scores == local.raw_scores
+        assert record.reference_scores == local.reference_scores
+        assert (record.cs, record.cs_half_width) == (local.cs, local.cs_half_width)
+        assert record.metrics == local.metrics
     assert sorted(p.name for p in (out / suite.name / "seeds").iterdir()) == [
         f"{name}--seed{seed}.json" for name in names for seed in SEEDS]
 
@@ -77,7 +78,7 @@ def assert_same_scores(out, suite, local_records, names=NAMES):
 def test_ray_sweep_gives_the_local_records_and_reruns_skip_its_units(cluster, tiny_suite, tiny_data, tmp_path,
                                                                      local_records, monkeypatch):
     folder, out = generator_dir(tmp_path), tmp_path / "results"
-    assert local_records["real_data"]["cs"] > local_records["uniform_noise"]["cs"] + 0.2
+    assert local_records["real_data"].cs > local_records["uniform_noise"].cs + 0.2
     assert sweep(tiny_suite, tiny_data, out, folder, RayBackend()) == dict.fromkeys(NAMES, "evaluated")
     assert_same_scores(out, tiny_suite, local_records)
 
@@ -112,7 +113,8 @@ def test_a_killed_worker_is_retried_and_a_failing_unit_fails_only_its_generator(
 
     monkeypatch.setattr(csbench.sweep, "write_record", counted)
     outcomes = {o.file.stem: o for o in evaluate_all(tiny_suite.name, folder, out_dir=out, seeds=SEEDS,
-                                                      suite=tiny_suite, data_root=tiny_data, backend=RayBackend())}
+                                                      suite=tiny_suite, options=RunOptions(data_root=tiny_data),
+                                                      backend=RayBackend())}
     assert marker.exists()
     assert outcomes["uniform_noise"].status == "evaluated" and outcomes["broken"].status == "failed"
     assert outcomes["broken"].detail.startswith("seed ") and "RuntimeError: out of ideas" in outcomes["broken"].detail
@@ -148,26 +150,27 @@ def test_a_missing_extra_fails_the_command_before_any_work(monkeypatch, capsys, 
 
 
 def seed_record(seed, raw, reference, **extra):
-    return {"generator": {"name": "g", "file": "g.py", "sha256": "ab"}, "sandbox": {"landlock": True}, "suite": "s",
+    return CsSeedRecord.from_json({
+            "generator": {"name": "g", "file": "g.py", "sha256": "ab"}, "sandbox": {"landlock": True}, "suite": "s",
             "teacher": {"sha256": "cd"}, "student": "st", "protocol": {"name": "p"}, "seed": seed, "raw_score": raw,
             "reference_score": reference, "metrics": {"teacher": {"is": 2.0}} if seed == 4 else None,
             "per_class": {"raw": [raw], "reference": [reference], "classes": ["c"]}, "cas": None, "copying": None,
             "timings_s": {"sampling": 1.25, "total": 2.5}, "peak_memory_mib": 100 + seed,
             "csbench_version": "0", "torch_version": "2", "device": "cpu", "date": f"2026-01-0{seed}T00:00:00Z",
-            **extra}
+            **extra})
 
 
 def test_merge_takes_scores_in_seed_order_and_metrics_of_the_first_seed():
     from csbench.evaluate import merge_seed_records
 
     record = merge_seed_records([seed_record(4, 0.6, 0.8), seed_record(2, 0.4, 0.8)])
-    assert record["seeds"] == [4, 2] and record["raw_scores"] == [0.6, 0.4] and record["reference_scores"] == [0.8, 0.8]
-    assert record["cs"] == pytest.approx(0.625)
+    assert record.seeds == [4, 2] and record.raw_scores == [0.6, 0.4] and record.reference_scores == [0.8, 0.8]
+    assert record.cs == pytest.approx(0.625)
     # paired residuals 0.6 - 0.5 and 0.4 - 0.5: sd 0.1414, SE 0.1414 / (sqrt 2 * 0.8), t(0.975, 1) = 12.706
-    assert record["cs_half_width"] == pytest.approx(12.7062 * 0.1 / 0.8, rel=1e-4)
-    assert record["metrics"] == {"teacher": {"is": 2.0}}
-    assert record["timings_s"] == {"sampling": 2.5, "total": 5.0} and record["peak_memory_mib"] == 104
-    assert record["date"] == "2026-01-04T00:00:00Z"
+    assert record.cs_half_width == pytest.approx(12.7062 * 0.1 / 0.8, rel=1e-4)
+    assert record.metrics == {"teacher": {"is": 2.0}}
+    assert record.timings_s == {"sampling": 2.5, "total": 5.0} and record.peak_memory_mib == 104
+    assert record.provenance.date == "2026-01-04T00:00:00Z"
     with pytest.raises(CsbenchError, match="disagree on the generator file, teacher or protocol"):
         merge_seed_records([seed_record(4, 0.6, 0.8), seed_record(2, 0.4, 0.8, protocol={"name": "q"})])
 
@@ -176,8 +179,9 @@ def test_merge_accepts_a_seed_record_read_back_from_json_beside_a_fresh_one():
     from csbench.evaluate import merge_seed_records
 
     fresh = seed_record(1, 0.5, 0.8, protocol={"name": "p", "seeds": (0, 1, 2)})
-    read_back = json.loads(json.dumps(seed_record(0, 0.6, 0.8, protocol={"name": "p", "seeds": (0, 1, 2)})))
-    assert merge_seed_records([read_back, fresh])["protocol"] == {"name": "p", "seeds": [0, 1, 2]}
+    read_back = parse_record(json.loads(json.dumps(seed_record(0, 0.6, 0.8, protocol={"name": "p", "seeds": (0, 1, 2)})
+                                                   .to_json())))
+    assert merge_seed_records([read_back, fresh]).protocol == {"name": "p", "seeds": [0, 1, 2]}
 
 
 def test_reference_scores_are_cached_one_file_per_seed(tiny_suite, tmp_path):
@@ -185,8 +189,8 @@ def test_reference_scores_are_cached_one_file_per_seed(tiny_suite, tmp_path):
 
     protocol = tiny_suite.protocol()
     for seed, accuracy in ((0, 0.75), (1, 0.5)):
-        write_record(reference_path(tiny_suite, protocol, seed, tmp_path),
-                     {"seed": seed, "accuracy": accuracy, "per_class": [accuracy] * 10})
+        atomic_write_text(reference_path(tiny_suite, protocol, seed, tmp_path),
+                          json.dumps({"seed": seed, "accuracy": accuracy, "per_class": [accuracy] * 10}))
     scores = [reference_score(tiny_suite, protocol, None, None, None, seed, cache_dir=tmp_path) for seed in (0, 1)]
     assert scores == [StudentScore(0.75, (0.75,) * 10), StudentScore(0.5, (0.5,) * 10)]
     key = protocol_key(tiny_suite, protocol)

@@ -11,7 +11,7 @@ import torch
 from conftest import GENERATORS, ROOT
 
 from csbench import suites
-from csbench.evaluate import Unit, evaluate_unit
+from csbench.evaluate import RunOptions, Unit, evaluate_unit
 
 spec = importlib.util.spec_from_file_location("bench_evaluation", ROOT / "benchmarks" / "bench_evaluation.py")
 bench = importlib.util.module_from_spec(spec)
@@ -67,8 +67,9 @@ def test_stability_units_in_worker_processes_match_in_process_scores(tiny_suite,
                          [0, 1], "cpu", tiny_data, workers=2)
     assert st["workers"] == 2 and set(st["generators"]) == {"real_data", "uniform_noise"}
     torch.set_num_threads(st["threads_per_worker"])
-    here = evaluate_unit(Unit(GENERATORS / "uniform_noise.py", tiny_suite, protocol, 1, data_root=tiny_data))
-    assert st["generators"]["uniform_noise"]["raw_scores"][1] == here["raw_score"]
-    assert st["generators"]["uniform_noise"]["reference_scores"][1] == here["reference_score"]
+    here = evaluate_unit(Unit(GENERATORS / "uniform_noise.py", tiny_suite, protocol, 1,
+                                   options=RunOptions(data_root=tiny_data)))
+    assert st["generators"]["uniform_noise"]["raw_scores"][1] == here.raw_score
+    assert st["generators"]["uniform_noise"]["reference_scores"][1] == here.reference_score
     stages = st["generators"]["uniform_noise"]["stages_s_per_seed"][1]
     assert stages["training"] > 0 and stages["total"] >= stages["training"]

@@ -34,7 +34,7 @@ from csbench.cifar_teachers import NIN_LAYERS, authors_nin_state, idelbayev_resn
 from csbench.compression import pixel_mean
 from csbench.data import load_split
 from csbench.errors import ChecksumMismatch, CsbenchError, DatasetMissing, GeneratorError
-from csbench.evaluate import evaluate
+from csbench.evaluate import RunOptions, evaluate
 from csbench.generators import SampleContext, check_labels, check_samples, load_generator_file
 from csbench.leaderboard import render
 from csbench.models import AuthorsNIN, BasicBlock, FeatureClassifier, build_model
@@ -548,18 +548,18 @@ def test_cifar10_pipeline_end_to_end(tiny_cifar_suite, cifar_root, dcgan_dir, tm
     torch.set_num_threads(2)  # the tiny protocol's scores are checked at one thread count (conftest restores it)
     assert tiny_cifar_suite.teacher.test_accuracy > 0.5
     monkeypatch.setenv("CSBENCH_DATA", str(cifar_root))
-    kw = dict(suite=tiny_cifar_suite, data_root=cifar_root, out_dir=tmp_path / "results")
+    kw = dict(suite=tiny_cifar_suite, options=RunOptions(data_root=cifar_root), out_dir=tmp_path / "results")
     real = evaluate(GENERATORS / "real_data.py", "cifar10", **kw)
     dcgan = evaluate(dcgan_dir / "dcgan.py", "cifar10", **kw)
-    assert 0.8 < real["cs"] < 1.2 and dcgan["cs"] < real["cs"] - 0.2, "a DCGAN after two steps is far from real data"
-    assert real["reference_scores"] == dcgan["reference_scores"]
+    assert 0.8 < real.cs < 1.2 and dcgan.cs < real.cs - 0.2, "a DCGAN after two steps is far from real data"
+    assert real.reference_scores == dcgan.reference_scores
     record = read_record(tmp_path / "results" / "cifar10" / "dcgan.json")
-    assert record["suite"] == "cifar10" and record["student"] == "lenet" and record["protocol"]["name"] == "tiny"
-    assert record["teacher"]["architecture"] == "nin"
-    assert record["teacher"]["test_accuracy"] == tiny_cifar_suite.teacher.test_accuracy
-    real_m, dcgan_m = real["metrics"]["teacher"], dcgan["metrics"]["teacher"]
+    assert record.suite == "cifar10" and record.student == "lenet" and record.protocol["name"] == "tiny"
+    assert record.teacher["architecture"] == "nin"
+    assert record.teacher["test_accuracy"] == tiny_cifar_suite.teacher.test_accuracy
+    real_m, dcgan_m = real.metrics["teacher"], dcgan.metrics["teacher"]
     assert real_m["fid"] < dcgan_m["fid"] and real_m["coverage"] > dcgan_m["coverage"]
-    assert real["metrics"]["inception"]["unavailable"].startswith("skipped on the CPU")
+    assert real.metrics["inception"]["unavailable"].startswith("skipped on the CPU")
     board = render(tiny_cifar_suite, tmp_path / "results", tmp_path / "boards").read_text()
     assert board.startswith("# cifar10 leaderboard") and "| `real_data` |" in board and "| `dcgan` |" in board
     assert board.index("| `real_data` |") < board.index("| `dcgan` |"), "one seed each: provisional, in CS order"

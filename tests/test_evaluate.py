@@ -1,49 +1,48 @@
-import json
 
 import pytest
 import torch
 from conftest import GENERATORS
 
 from csbench.errors import ChecksumMismatch, CsbenchError, GeneratorError
-from csbench.evaluate import evaluate
+from csbench.evaluate import RunOptions, evaluate
 from csbench.results import read_record, record_path
 from csbench.teacher import load_teacher
 
 
 def run(tiny_suite, tiny_data, tmp_path, name, **kw):
-    return evaluate(GENERATORS / f"{name}.py", tiny_suite.name, suite=tiny_suite, data_root=tiny_data,
-                    out_dir=tmp_path / "results", **kw)
+    return evaluate(GENERATORS / f"{name}.py", tiny_suite.name, suite=tiny_suite,
+                    options=RunOptions(data_root=tiny_data), out_dir=tmp_path / "results", **kw)
 
 
 def test_real_data_beats_noise_and_scores_about_one(tiny_suite, tiny_data, tmp_path):
     real = run(tiny_suite, tiny_data, tmp_path, "real_data")
     noise = run(tiny_suite, tiny_data, tmp_path, "uniform_noise")
-    assert real["cs"] > noise["cs"] + 0.2
-    assert 0.8 < real["cs"] < 1.2
-    assert real["reference_scores"] == noise["reference_scores"]
+    assert real.cs > noise.cs + 0.2
+    assert 0.8 < real.cs < 1.2
+    assert real.reference_scores == noise.reference_scores
 
 
 def test_same_seed_gives_the_same_score(tiny_suite, tiny_data, tmp_path):
     first = run(tiny_suite, tiny_data, tmp_path, "real_data", seeds=[3])
     second = run(tiny_suite, tiny_data, tmp_path / "again", "real_data", seeds=[3])
-    assert first["raw_scores"] == second["raw_scores"]
+    assert first.raw_scores == second.raw_scores
 
 
 def test_record_round_trips_with_its_provenance(tiny_suite, tiny_data, tmp_path):
     record = run(tiny_suite, tiny_data, tmp_path, "uniform_noise", seeds=[0])
     path = record_path(tmp_path / "results", tiny_suite.name, "uniform_noise", "tiny", "tiny")
     assert path == tmp_path / "results" / tiny_suite.name / "uniform_noise.json"
-    assert read_record(path) == json.loads(json.dumps(record))
-    assert record["teacher"]["sha256"] == tiny_suite.teacher.sha256
-    assert record["protocol"]["name"] == "tiny" and record["seeds"] == [0]
-    assert len(record["generator"]["sha256"]) == 64
-    assert set(record["timings_s"]) >= {"sampling", "labelling", "training", "scoring", "total"}
+    assert read_record(path) == record
+    assert record.teacher["sha256"] == tiny_suite.teacher.sha256
+    assert record.protocol["name"] == "tiny" and record.seeds == [0]
+    assert len(record.generator["sha256"]) == 64
+    assert set(record.timings_s) >= {"sampling", "labelling", "training", "scoring", "total"}
 
 
 def test_a_failing_generator_leaves_the_existing_record_intact(tiny_suite, tiny_data, tmp_path):
     generator_file = tmp_path / "uniform_noise.py"
     generator_file.write_text((GENERATORS / "uniform_noise.py").read_text())
-    kw = dict(suite=tiny_suite, data_root=tiny_data, out_dir=tmp_path / "results", seeds=[0])
+    kw = dict(suite=tiny_suite, options=RunOptions(data_root=tiny_data), out_dir=tmp_path / "results", seeds=[0])
     evaluate(generator_file, tiny_suite.name, **kw)
     path = tmp_path / "results" / tiny_suite.name / "uniform_noise.json"
     before = path.read_bytes()
@@ -92,25 +91,25 @@ def test_in_process_api_gives_the_sandboxed_numbers_for_the_same_samples(tiny_su
     in_process = run(tiny_suite, tiny_data, tmp_path / "in-process", "real_five_classes", seeds=[0], in_process=True)
     gen = load_generator_file(GENERATORS / "real_five_classes.py")
     api = csbench.api.score(gen.sample, suite="fashion-mnist", protocol="tiny", seeds=[0], device="cpu",
-                            data_root=tiny_data, suite_record=tiny_suite)
+                            options=RunOptions(data_root=tiny_data), suite_record=tiny_suite)
     for record in (in_process, api):
-        assert record["raw_scores"] == sandboxed["raw_scores"]
-        assert record["reference_scores"] == sandboxed["reference_scores"]
-        assert record["cas"] == sandboxed["cas"] and record["per_class"] == sandboxed["per_class"]
-        assert record["metrics"]["teacher"]["fid"] == sandboxed["metrics"]["teacher"]["fid"]
-    assert in_process["sandbox"] == {"in_process": True} and sandboxed["sandbox"].get("in_process") is None
+        assert record.raw_scores == sandboxed.raw_scores
+        assert record.reference_scores == sandboxed.reference_scores
+        assert record.cas == sandboxed.cas and record.per_class == sandboxed.per_class
+        assert record.metrics["teacher"]["fid"] == sandboxed.metrics["teacher"]["fid"]
+    assert in_process.sandbox == {"in_process": True} and sandboxed.sandbox.get("in_process") is None
 
 
 def test_records_carry_per_class_scores_and_cas_for_labelled_generators(tiny_suite, tiny_data, tmp_path):
     five = run(tiny_suite, tiny_data, tmp_path, "real_five_classes", seeds=[0])
-    raw, ref = five["per_class"]["raw_scores"][0], five["per_class"]["reference_scores"][0]
-    assert len(raw) == 10 and five["per_class"]["classes"][0] == "T-shirt/top"
+    raw, ref = five.per_class["raw_scores"][0], five.per_class["reference_scores"][0]
+    assert len(raw) == 10 and five.per_class["classes"][0] == "T-shirt/top"
     assert max(raw[5:]) < 0.05 < min(ref[5:])  # the classes it never draws are the ones its student misses
-    assert five["cas"]["label_agreement"][0] > 0.5 and 0 < five["cas"]["scores"][0] < 0.6
-    assert five["copying"]["flagged"] and five["copying"]["pixel"]["exact_copy_rate"] == 1.0  # training images
+    assert five.cas["label_agreement"][0] > 0.5 and 0 < five.cas["scores"][0] < 0.6
+    assert five.copying["flagged"] and five.copying["pixel"]["exact_copy_rate"] == 1.0  # training images
     noise = run(tiny_suite, tiny_data, tmp_path, "uniform_noise", seeds=[0])
-    assert noise["cas"] is None
-    assert not noise["copying"]["flagged"] and noise["copying"]["teacher"]["copy_rate"] == 0.0
+    assert noise.cas is None
+    assert not noise.copying["flagged"] and noise.copying["teacher"]["copy_rate"] == 0.0
 
 
 def test_module_sampler_scores_a_network_held_in_memory(tiny_suite, tiny_data):
@@ -131,7 +130,7 @@ def test_module_sampler_scores_a_network_held_in_memory(tiny_suite, tiny_data):
     assert images.shape == (50, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
     assert torch.equal(images, sample(50, 0, None)[0]) and not torch.equal(images, sample(50, 1, None)[0])
     record = csbench.api.score(sample, suite="fashion-mnist", protocol="tiny", seeds=[0], device="cpu",
-                               data_root=tiny_data, metrics=False, suite_record=tiny_suite)
-    assert record["cas"] is not None and record["generator"]["name"] == "in-memory"
+                               options=RunOptions(data_root=tiny_data), metrics=False, suite_record=tiny_suite)
+    assert record.cas is not None and record.generator["name"] == "in-memory"
     preview = csbench.api.preview_protocol(tiny_suite.protocol())
     assert preview.name == "tiny-preview" and preview.seeds == (0,)

@@ -186,13 +186,13 @@ def test_evaluation_without_inception_weights_records_and_prints_both_families(t
                  "--inception"]) == 0
     out, err = capsys.readouterr()
     record = read_record(tmp_path / "results" / tiny_suite.name / "uniform_noise.json")
-    teacher, inception = record["metrics"]["teacher"], record["metrics"]["inception"]
+    teacher, inception = record.metrics["teacher"], record.metrics["inception"]
     assert teacher["n"] == 200 and teacher["n_pairwise"] == 200 and teacher["k"] == 5
     assert teacher["network_sha256"] == tiny_suite.teacher.sha256 and teacher["reference_split"] == "train"
     assert set(teacher) >= {"is", "is_std", "fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
                             "class_entropy", "conditional_entropy", "class_shares", "mean_confidence"}
     assert list(inception) == ["unavailable"] and "--inception-weights" in inception["unavailable"]
-    assert {"metrics.teacher.features", "metrics.teacher.fid"} <= set(record["timings_s"])
+    assert {"metrics.teacher.features", "metrics.teacher.fid"} <= set(record.timings_s)
     assert "teacher (N 200; 200)" in out
     rows = {line.split()[1]: line for line in out.splitlines() if len(line.split()) > 2}
     assert f"{teacher['fid']:.4g}" in rows["FID"] and f"{teacher['coverage']:.4g}" in rows["coverage"]

@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import os
 
@@ -6,7 +7,7 @@ import pytest
 from csbench import __version__
 from csbench.cli import main
 from csbench.leaderboard import FIDELITY_CHECKS, board_frame, disagreements, reference_lines, render, render_board
-from csbench.results import record_path, write_record
+from csbench.results import CsRecord, record_path, write_record
 from csbench.suites import get_suite
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "fashion-mnist.md")
@@ -16,8 +17,10 @@ CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shi
 
 def record(name, raw, teacher_is, recall, protocol="paper", precision=0.5, **extra):
     suite = get_suite("fashion-mnist")
-    return {
+    return CsRecord.from_json({
         "generator": {"name": name, "file": f"{name}.py", "sha256": hashlib.sha256(name.encode()).hexdigest()},
+        "sandbox": {}, "teacher": {}, "student": "lenet", "cs": 0.0, "cs_half_width": None, "timings_s": {},
+        "peak_memory_mib": 0, "device": "cpu", "per_class": None, "cas": None, "copying": None,
         "suite": suite.name,
         "protocol": suite.protocol(protocol).to_dict(),
         "seeds": list(range(len(raw))),
@@ -30,7 +33,7 @@ def record(name, raw, teacher_is, recall, protocol="paper", precision=0.5, **ext
                                 "mean_confidence": 0.9},
                     "inception": {"unavailable": "weights missing"}},
         **extra,
-    }
+    })
 
 
 def per_class(raw_per_class):
@@ -63,7 +66,7 @@ RECORDS = [
 def results(tmp_path):
     suite = get_suite("fashion-mnist")
     for r in RECORDS:
-        write_record(record_path(tmp_path / "results", suite.name, r["generator"]["name"], r["protocol"]["name"],
+        write_record(record_path(tmp_path / "results", suite.name, r.generator["name"], r.protocol["name"],
                                  suite.default_protocol), r)
     return tmp_path / "results"
 
@@ -170,7 +173,7 @@ def test_cli_without_records_says_how_to_get_them(tmp_path, capsys):
 
 
 def test_reference_line_takes_the_widest_record_and_names_references_that_differ():
-    one_thread = {**record("mixup", [0.74], 7.0, 0.9), "reference_scores": [0.7512]}
+    one_thread = dataclasses.replace(record("mixup", [0.74], 7.0, 0.9), reference_scores=[0.7512])
     frame = board_frame([*RECORDS, one_thread], "paper")
     text = reference_lines(frame, [one_thread, *RECORDS], "paper")
     assert "reaches 0.7500 test accuracy (seeds: 0.7500, 0.7400, 0.7600)" in text
@@ -180,9 +183,9 @@ def test_reference_line_takes_the_widest_record_and_names_references_that_differ
 
 def test_precision_resting_on_few_real_balls_is_marked():
     collapsed = record("gaussian_noise", [0.1, 0.1, 0.11], 1.2, 0.0)
-    collapsed["metrics"]["teacher"].update(precision=0.773, coverage=0.0011)
+    collapsed.metrics["teacher"].update(precision=0.773, coverage=0.0011)
     spread = record("acgan", [0.6, 0.61, 0.62], 3.0, 0.3)
-    spread["metrics"]["teacher"].update(precision=0.704, coverage=0.05)
+    spread.metrics["teacher"].update(precision=0.704, coverage=0.05)
     frame = board_frame([collapsed, spread], "paper").set_index("generator", drop=False)
     from csbench.leaderboard import generator_cells
 

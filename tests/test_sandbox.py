@@ -17,6 +17,7 @@ import pytest
 
 from csbench import sandbox
 from csbench.errors import GeneratorError
+from csbench.evaluate import RunOptions
 from csbench.generators import SampleContext
 from csbench.sandbox import (
     Limits,
@@ -149,7 +150,8 @@ def test_evaluate_all_reports_a_hang_and_keeps_the_old_record(tiny_suite, tiny_d
     record.parent.mkdir(parents=True)
     record.write_text('{"cs": 0.5}')
     outcomes = evaluate_all(tiny_suite.name, folder, out_dir=tmp_path / "results", seeds=[0], suite=tiny_suite,
-                            data_root=tiny_data, inception=False, limits=Limits(timeout_s=3, memory_mib=2048))
+                            options=RunOptions(data_root=tiny_data, inception=False,
+                                                               limits=Limits(timeout_s=3, memory_mib=2048)))
     assert [(o.status, o.detail) for o in outcomes] == [
         ("failed", "generator file sleeps_forever.py timed out after 3 s")]
     assert record.read_text() == '{"cs": 0.5}' and [p.name for p in record.parent.iterdir()] == [record.name]
@@ -164,7 +166,7 @@ def test_evaluate_all_refuses_a_name_two_files_register_or_one_that_leaves_the_r
     shutil.copy(HOSTILE / "returns_nan.py", folder / "sub" / "b.py")
     (folder / "evil.py").write_text("import csbench\n@csbench.generator('../evil', suites=['*'])\n"
                                     "def sample(n, seed, ctx):\n    return None\n")
-    outcomes = evaluate_all("fashion-mnist", folder, out_dir=tmp_path / "results", limits=FAST)
+    outcomes = evaluate_all("fashion-mnist", folder, out_dir=tmp_path / "results", options=RunOptions(limits=FAST))
     assert [(o.file.name, o.status, o.detail) for o in outcomes] == [
         ("a.py", "failed", "generator name 'returns_nan' is registered by 2 files: a.py, sub/b.py"),
         ("evil.py", "failed", "generator file evil.py registers the name '../evil'; a name (it names the result "
@@ -353,7 +355,8 @@ def test_evaluate_all_goes_on_after_any_error_of_one_file(tmp_path, monkeypatch)
         return SandboxedGenerator("b", ("other-suite",), False, "", path, {})
 
     monkeypatch.setattr(sweep, "describe", describe)
-    outcomes = sweep.evaluate_all("fashion-mnist", folder, out_dir=tmp_path / "results", limits=FAST)
+    outcomes = sweep.evaluate_all("fashion-mnist", folder, out_dir=tmp_path / "results",
+                                  options=RunOptions(limits=FAST))
     assert [(o.file.name, o.status, o.detail) for o in outcomes] == [
         ("a.py", "failed", "unexpected RecursionError: maximum recursion depth exceeded [31m(red)"),
         ("b.py", "unsupported", "")]

@@ -3,6 +3,7 @@ import shutil
 
 from conftest import GENERATORS
 
+from csbench.evaluate import RunOptions
 from csbench.sweep import evaluate_all, generator_files
 
 
@@ -27,7 +28,7 @@ def test_generator_files_skip_private_helpers(tmp_path):
 
 def test_sweep_survives_failures_and_skips_current_records(tiny_suite, tiny_data, tmp_path):
     folder = make_generator_dir(tmp_path)
-    kw = dict(out_dir=tmp_path / "results", seeds=[0], suite=tiny_suite, data_root=tiny_data)
+    kw = dict(out_dir=tmp_path / "results", seeds=[0], suite=tiny_suite, options=RunOptions(data_root=tiny_data))
     first = {o.file.name: o for o in evaluate_all(tiny_suite.name, folder, **kw)}
     assert {n: o.status for n, o in first.items()} == {
         "broken.py": "failed", "elsewhere.py": "unsupported", "real_data.py": "evaluated",

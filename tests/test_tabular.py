@@ -13,6 +13,7 @@ import torch
 from csbench.cli import main
 from csbench.errors import DatasetMissing, GeneratorError
 from csbench.generators import SampleContext, check_samples, load_generator_file
+from csbench.results import read_record
 from csbench.sandbox_worker import landlock_abi
 from csbench.tabular import data as tabular_data
 from csbench.tabular.compress import compress, prepare
@@ -193,12 +194,12 @@ def test_compress_real_rows_near_one_noise_lower_and_deterministic(tmp_path, mag
     assert prep.teacher_score > 0.9
     real = compress(prep, REAL, seeds=[0], out_dir=tmp_path / "out", students_dir=tmp_path / "students")
     noise = compress(prep, NOISE, seeds=[0], out_dir=None)  # one seed each: every seed is a child process (~3 s)
-    assert abs(real["cs"]["4"]["cs"] - 1) < 0.05
-    assert real["sandbox"]["process"] and real["sandbox"]["environment"] == "scrubbed"
-    assert noise["cs"]["4"]["cs"] < real["cs"]["4"]["cs"] - 0.05
+    assert abs(real.cs_by_size["4"]["cs"] - 1) < 0.05
+    assert real.sandbox["process"] and real.sandbox["environment"] == "scrubbed"
+    assert noise.cs_by_size["4"]["cs"] < real.cs_by_size["4"]["cs"] - 0.05
     again = compress(prepare(TINY, magic_dir), REAL, seeds=[0], out_dir=None)
-    assert again["scores"] == real["scores"]
-    assert json.loads((tmp_path / "out" / "magic" / "tabular_real_data.json").read_text())["scores"] == real["scores"]
+    assert again.scores == real.scores
+    assert json.loads((tmp_path / "out" / "magic" / "tabular_real_data.json").read_text())["scores"] == real.scores
     import joblib
 
     student = joblib.load(tmp_path / "students" / "tabular_real_data" / "seed0-trees4.joblib")
@@ -247,9 +248,9 @@ def test_compress_image_suite_mixes_real_and_generated(tmp_path, tiny_suite, tin
     out = tmp_path / "results"
     assert main(["compress", "--suite", tiny_suite.name, "--generator", str(ROOT / "generators" / "real_data.py"),
                  "--ratio", "1", "--seeds", "1", "--out", str(out), "--data-dir", str(tiny_data)]) == 0
-    record = json.loads((out / tiny_suite.name / "compress" / "real_data.json").read_text())
-    assert record["real_rows"] == TINY_PROTOCOL_SAMPLES and record["generated_rows"] == TINY_PROTOCOL_SAMPLES
-    real, mixed = record["scores"]["real_only"], record["scores"]["real_plus_generated"]
+    record = read_record(out / tiny_suite.name / "compress" / "real_data.json")
+    assert record.real_rows == TINY_PROTOCOL_SAMPLES and record.generated_rows == TINY_PROTOCOL_SAMPLES
+    real, mixed = record.scores["real_only"], record.scores["real_plus_generated"]
     assert len(real) == len(mixed) == 1 and min(real + mixed) > 0.3  # ten classes: chance is 0.1
     student = build_student(tiny_suite)
-    student.load_state_dict(torch.load(record["student_saved"], weights_only=True))
+    student.load_state_dict(torch.load(record.student_saved, weights_only=True))

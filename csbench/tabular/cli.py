@@ -11,6 +11,7 @@ from rich.table import Table
 from ..errors import CsbenchError
 from ..options import limits
 from ..progress import console
+from ..results import TabularCompressRecord
 from .suites import TABULAR_SUITES, get_tabular_suite
 
 stdout = Console()
@@ -47,19 +48,19 @@ def compress(args: argparse.Namespace) -> None:
         _print_record(record)
 
 
-def _print_record(record: dict) -> None:
+def _print_record(record: TabularCompressRecord) -> None:
     from .report import fmt, gains, verdict
 
-    name, metric, seeds = record["generator"]["name"], record["metric"], record["seeds"]
-    table = Table(title=f"{name} on {record['suite']}: test {metric}, mean ± 95 % t-interval over {len(seeds)} seeds")
-    for column in ("trees", "real only", f"real + {record['ratio']:g}x {name}", "gain", "", f"{name} only", "CS"):
+    name, metric, seeds = record.generator["name"], record.metric, record.seeds
+    table = Table(title=f"{name} on {record.suite}: test {metric}, mean ± 95 % t-interval over {len(seeds)} seeds")
+    for column in ("trees", "real only", f"real + {record.ratio:g}x {name}", "gain", "", f"{name} only", "CS"):
         table.add_column(column, justify="right")
-    for k in record["student_sizes"]:
-        s, cs = record["scores"], record["cs"][str(k)]
+    for k in record.student_sizes:
+        s, cs = record.scores, record.cs_by_size[str(k)]
         table.add_row(str(k), fmt(s["teacher_real"][str(k)]), fmt(s["real_plus_generated"][str(k)]),
                       fmt(gains(record, k)), verdict(gains(record, k)), fmt(s["generated"][str(k)]),
                       f"{cs['cs']:.3f} ± {cs['half_width']:.3f}")
     stdout.print(table)
-    saved = f"; students: {Path(record['students_saved'][0]).parent}" if record["students_saved"] else ""
-    console.print(f"record: {record['suite']}/{name}.json{saved} ({record['timings_s']['total']:.0f} s)",
+    saved = f"; students: {Path(record.students_saved[0]).parent}" if record.students_saved else ""
+    console.print(f"record: {record.suite}/{name}.json{saved} ({record.timings_s['total']:.0f} s)",
                   highlight=False, soft_wrap=True)

@@ -21,7 +21,7 @@ from ..cache import atomic_path
 from ..data import Split
 from ..errors import CsbenchError, GeneratorError
 from ..progress import progress_bar
-from ..results import RecordKind, generator_provenance, header, provenance, write_record
+from ..results import Provenance, TabularCompressRecord, as_stored, generator_provenance, write_record
 from ..sandbox import Limits, context, describe
 from ..sandbox import sample as sandboxed_sample
 from ..stats import ratio_interval
@@ -94,7 +94,7 @@ def save_students(forest, sizes: Sequence[int], folder: Path, seed: int) -> list
 
 def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None = None,
              seeds: Sequence[int] | None = None, out_dir: Path | str | None = "results",
-             students_dir: Path | str | None = None, limits: Limits = Limits()) -> dict:
+             students_dir: Path | str | None = None, limits: Limits = Limits()) -> TabularCompressRecord:
     """Run the four conditions for one generator over seeds; write and return the record.
 
     The record goes to `<out_dir>/<suite>/<generator>.json` (not written when out_dir is None); the
@@ -143,25 +143,24 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
                 bar.advance(task)
     cs = {k: ratio_interval(scores["generated"][k], scores["teacher_real"][k]) for k in suite.student_sizes}
     timings["total"] = time.perf_counter() - started
-    record = {
-        **header(RecordKind.TABULAR_COMPRESS),
-        "suite": suite.name,
-        "generator": generator_provenance(gen),
-        "sandbox": gen.sandbox,
-        "teacher": {"model": "RandomForestClassifier", "trees": suite.teacher.trees, "seed": suite.teacher.seed,
-                    "test_score": prep.teacher_score},
-        "metric": suite.metric,
-        "student_sizes": list(suite.student_sizes),
-        "ratio": ratio,
-        "train_rows": len(train),
-        "generated_rows": n_generated,
-        "seeds": seeds,
-        "scores": {c: {str(k): v for k, v in per.items()} for c, per in scores.items()},
-        "cs": {str(k): {"cs": v[0], "half_width": v[1]} for k, v in cs.items()},
-        "students_saved": [str(Path(students_dir) / gen.name / s) for s in saved],
-        "timings_s": timings.rounded(),
-        **provenance("cpu", sklearn_version=sklearn.__version__),
-    }
+    record = TabularCompressRecord(
+        suite=suite.name,
+        generator=generator_provenance(gen),
+        sandbox=as_stored(gen.sandbox),
+        teacher={"model": "RandomForestClassifier", "trees": suite.teacher.trees, "seed": suite.teacher.seed,
+                 "test_score": prep.teacher_score},
+        metric=suite.metric,
+        student_sizes=list(suite.student_sizes),
+        ratio=ratio,
+        train_rows=len(train),
+        generated_rows=n_generated,
+        seeds=list(seeds),
+        scores={c: {str(k): v for k, v in per.items()} for c, per in scores.items()},
+        cs_by_size={str(k): {"cs": v[0], "half_width": v[1]} for k, v in cs.items()},
+        students_saved=[str(Path(students_dir) / gen.name / s) for s in saved],
+        timings_s=timings.rounded(),
+        provenance=Provenance.here("cpu", sklearn=sklearn.__version__),
+    )
     if out_dir is not None:
         write_record(Path(out_dir) / suite.name / f"{gen.name}.json", record)
     return record
