@@ -110,19 +110,23 @@ def train_student(suite: Suite, protocol: Protocol, inputs: torch.Tensor, target
 
 def seconds_per_training(suite: Suite, protocol: Protocol, device: str = "cpu", steps: int = 3) -> float:
     """A quick timing of a few steps of the student on random inputs, scaled to one training by the protocol."""
-    import time
+    from .timing import Timings
 
     student = build_student(suite).to(device, memory_format=torch.channels_last)
     opt = _optimizer(protocol, student.parameters())
     x = torch.randn(protocol.batch_size, *suite.image_shape, device=device)
     x = x.contiguous(memory_format=torch.channels_last)
     target = torch.randn(protocol.batch_size, suite.num_classes, device=device)
-    for i in range(steps + 1):
-        if i == 1:
-            t0 = time.perf_counter()
+
+    def step() -> None:
         loss = distillation_loss(student(x), target, protocol.loss, protocol.temperature)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    per_step = (time.perf_counter() - t0) / steps
-    return per_step * len(batch_order(protocol.samples, protocol, 0))
+
+    step()  # the first step allocates: not timed
+    timed = Timings()
+    with timed.measure("steps"):
+        for _ in range(steps):
+            step()
+    return timed["steps"] / steps * len(batch_order(protocol.samples, protocol, 0))

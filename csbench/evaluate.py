@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import json
 import resource
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -240,10 +239,10 @@ def draw_sandboxed(unit: Unit, train: Split) -> Generated:
         raise GeneratorError(f"generator {gen.name} does not declare suite {unit.suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
     ctx = context(gen, unit.suite.name, unit.suite.image_shape, unit.suite.num_classes, train, options.device)
-    t0 = time.perf_counter()
-    samples, labels = sample_labelled(gen, ctx, unit.protocol.samples, unit.seed, options.limits, protected)
-    return Generated(samples, labels, generator_provenance(gen),
-                     gen.sandbox, time.perf_counter() - t0)
+    timed = Timings()
+    with timed.measure("sampling"):
+        samples, labels = sample_labelled(gen, ctx, unit.protocol.samples, unit.seed, options.limits, protected)
+    return Generated(samples, labels, generator_provenance(gen), gen.sandbox, timed["sampling"])
 
 
 def in_process_draw(sample: Callable, generator: dict, directory: Path | None = None,
@@ -255,9 +254,10 @@ def in_process_draw(sample: Callable, generator: dict, directory: Path | None = 
         ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
                             directory=directory or Path.cwd(), device=unit.options.device, train=train,
                             weights=weights or {})
-        t0 = time.perf_counter()
+        timed = Timings()
         try:
-            out = sample(unit.protocol.samples, unit.seed, ctx)
+            with timed.measure("sampling"):
+                out = sample(unit.protocol.samples, unit.seed, ctx)
         except GeneratorError:
             raise
         except Exception as exc:
@@ -267,7 +267,7 @@ def in_process_draw(sample: Callable, generator: dict, directory: Path | None = 
         name = f"generator {generator['name']}"
         images = check_samples(images, unit.protocol.samples, suite.image_shape, name=name)
         labels = None if labels is None else check_labels(labels, unit.protocol.samples, suite.num_classes, name)
-        return Generated(images, labels, generator, {"in_process": True}, time.perf_counter() - t0)
+        return Generated(images, labels, generator, {"in_process": True}, timed["sampling"])
 
     return draw
 

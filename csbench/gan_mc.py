@@ -11,7 +11,6 @@ protocol's epochs run over the larger set, so the mixed student takes (1 + ratio
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -37,7 +36,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
                     suite: Suite | None = None, protocol: Protocol | None = None) -> ImageCompressRecord:
     """Real-only vs real + generated students over seeds; writes `<out>/<suite>/compress/<generator>.json`
     and, unless `save_students` is False, the first seed's mixed student's state dict beside it."""
-    started = time.perf_counter()
+    timings = Timings()
     suite = suite or get_suite(suite_name)
     protocol = protocol or suite.protocol(protocol_name)
     if samples is not None:
@@ -52,7 +51,6 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
         raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
                              f"{', '.join(gen.suites)})")
     teacher, train, test = suite_inputs(suite, options)
-    timings = Timings()
     with timings.measure("reference"):
         real_only = [s.accuracy for s in reference_scores(suite, protocol, teacher, train, test, seeds, device)]
     real = train.images[: protocol.samples]
@@ -76,7 +74,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
             saved = folder / "students" / f"{gen.name}-seed{seed}.pt"
             with atomic_path(saved) as tmp:
                 torch.save(student.cpu().state_dict(), tmp)
-    timings["total"] = time.perf_counter() - started
+    timings["total"] = timings.elapsed()
     record = ImageCompressRecord(
         generator=generator_provenance(gen),
         sandbox=as_stored(gen.sandbox),

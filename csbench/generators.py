@@ -26,8 +26,9 @@ import torch
 
 from .cache import Pin, fetch_pinned, home
 from .errors import CsbenchError, GeneratorError
+from .registry import Registry
 
-GENERATORS: dict[str, "Generator"] = {}
+GENERATORS: Registry[Generator] = Registry("generator")  # name -> Generator; a re-imported file replaces its own
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,14 @@ from typing import Iterator
 
 
 class Timings(defaultdict):
-    """Seconds per stage, summed over every block timed under that name."""
+    """Seconds per stage, summed over every block timed under that name; `elapsed()` since it was made."""
 
     def __init__(self, **initial: float):
         super().__init__(float, initial)
+        self.started = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
 
     @contextmanager
     def measure(self, stage: str) -> Iterator[None]:

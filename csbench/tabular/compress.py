@@ -8,7 +8,6 @@ compression set), `generated` (teacher-labelled generated rows only) and `real_p
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -102,7 +101,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
     The generator file runs only in sandboxed child processes (csbench.sandbox), one per seed: rows come back
     checked (count, shape, floats, finite; no range: rows are standardised); a failure is one GeneratorError line.
     """
-    started = time.perf_counter()
+    timings = Timings(sampling=0.0, labelling=0.0, students=0.0)
     suite, train = prep.suite, prep.train
     ratio = suite.ratio if ratio is None else ratio
     if ratio <= 0:
@@ -116,7 +115,6 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
     ctx = context(gen, suite.name, (train.rows.shape[1],), suite.num_classes, train)
     n_generated = generated_rows(ratio, len(train))
     scores = {c: {k: [] for k in suite.student_sizes} for c in CONDITIONS}
-    timings = Timings(sampling=0.0, labelling=0.0, students=0.0)
     saved: list[str] = []
     true_targets = hard_targets(train.labels, suite.num_classes)
     with progress_bar() as bar:
@@ -142,7 +140,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
                     saved = save_students(forest, suite.student_sizes, Path(students_dir) / gen.name, seed)
                 bar.advance(task)
     cs = {k: ratio_interval(scores["generated"][k], scores["teacher_real"][k]) for k in suite.student_sizes}
-    timings["total"] = time.perf_counter() - started
+    timings["total"] = timings.elapsed()
     record = TabularCompressRecord(
         suite=suite.name,
         generator=generator_provenance(gen),
