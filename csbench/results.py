@@ -188,7 +188,8 @@ class TabularCompressRecord(Record):
 
     kind: ClassVar[RecordKind] = RecordKind.TABULAR_COMPRESS
     schema: ClassVar[int] = 2
-    """Schema 2 renamed `cs` (a dict here, a float in CS records) to `cs_by_size` and added `sandbox`."""
+    """Schema 2 renamed `cs` (a dict here, a float in CS records) to `cs_by_size`, each entry with its t-interval's
+    half width, and added `sandbox`."""
 
     suite: str
     generator: dict
@@ -208,8 +209,16 @@ class TabularCompressRecord(Record):
 
     @classmethod
     def upgrade(cls, data: dict, schema: int) -> dict:
+        """Schema 1's `cs` held a standard error under 0.1.0: the entries are recomputed from the record's own
+        scores by the interval policy, as the board computes them."""
+        from .stats import ratio_interval
+
         data = {"sandbox": None, **data}
-        data["cs_by_size"] = data.pop("cs")
+        data.pop("cs")
+        data["cs_by_size"] = {}
+        for size, raw in data["scores"]["generated"].items():
+            cs, half_width = ratio_interval(raw, data["scores"]["teacher_real"][size])
+            data["cs_by_size"][size] = {"cs": cs, "half_width": half_width}
         return data
 
 

@@ -44,11 +44,16 @@ def test_layouts_without_a_kind_read_as_the_compression_score_records_they_were(
 
 def test_tabular_schema_one_renames_cs_to_cs_by_size():
     fields = {"suite": "magic", "generator": {"name": "g"}, "teacher": {}, "metric": "auc", "student_sizes": [1],
-              "ratio": 1.0, "train_rows": 10, "generated_rows": 10, "seeds": [0], "scores": {},
+              "ratio": 1.0, "train_rows": 10, "generated_rows": 10, "seeds": [0, 1, 2],
+              "scores": {"generated": {"1": [0.8, 0.9, 0.85]}, "teacher_real": {"1": [0.9, 0.9, 0.9]}},
               "students_saved": [], "timings_s": {}, "csbench_version": "0.1.0", "sklearn_version": "1",
               "device": "cpu", "date": "d"}
-    record = parse_record({**fields, "kind": "tabular-compress", "cs": {"1": {"cs": 0.9, "half_width": 0.1}}})
-    assert isinstance(record, TabularCompressRecord) and record.cs_by_size["1"]["cs"] == 0.9
+    record = parse_record({**fields, "kind": "tabular-compress", "cs": {"1": {"cs": 0.9, "stderr": 0.1}}})
+    assert isinstance(record, TabularCompressRecord)
+    # recomputed by the interval policy: CS 0.85 / 0.9, residuals -0.05, 0.05, 0 about it: sd 0.05,
+    # SE 0.05 / (sqrt 3 * 0.9), t(0.975, 2) = 4.303
+    assert record.cs_by_size["1"]["cs"] == pytest.approx(0.85 / 0.9)
+    assert record.cs_by_size["1"]["half_width"] == pytest.approx(4.3027 * 0.05 / (3 ** 0.5 * 0.9), rel=1e-4)
     assert record.sandbox is None and "cs" not in record.to_json() and record.to_json()["schema"] == 2
 
 
