@@ -60,12 +60,21 @@ class Provenance:
         return cls(*(data.pop(k) for k in cls.KEYS), libraries)
 
 
+@dataclass(frozen=True)
 class Record:
-    """Base of the record types (frozen dataclasses, each with a `provenance` field): their JSON layout is their
-    fields, `kind` and `schema`, with the provenance's keys at the top level."""
+    """Base of the record types: which generator file, on which suite, against which teacher, how long it took
+    and where it ran. The JSON layout is the fields, `kind` and `schema`, with the provenance's keys at the top
+    level."""
 
     kind: ClassVar[RecordKind]
     schema: ClassVar[int]
+
+    generator: dict  # name, file, sha256
+    sandbox: dict | None  # the protections the generator's process had (None in tabular records before schema 2)
+    suite: str
+    teacher: dict
+    timings_s: dict
+    provenance: Provenance
 
     def to_json(self) -> dict:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "provenance"}
@@ -94,92 +103,76 @@ class Record:
 
 
 @dataclass(frozen=True)
-class CsSeedRecord(Record):
-    """One seed of a Compression Score evaluation: the unit a backend runs, merged into a `CsRecord`."""
+class ImageRecord(Record):
+    """A record of an image suite: its student and the protocol that trained it."""
 
-    kind: ClassVar[RecordKind] = RecordKind.CS_SEED
-    schema: ClassVar[int] = 2
-    """Schema 2 added per-class accuracies, CAS and the copy measures."""
-
-    generator: dict
-    sandbox: dict
-    suite: str
-    teacher: dict
     student: str
     protocol: dict
-    seed: int
-    raw_score: float
-    reference_score: float
+
+
+@dataclass(frozen=True)
+class CsFields(ImageRecord):
+    """What a Compression Score seed unit and the record merged from such units both hold."""
+
     per_class: dict | None
     cas: dict | None
-    metrics: dict | None  # the sample-quality metrics, on the seed its record takes them from
+    metrics: dict | None  # the sample-quality metrics, of the first seed's samples
     copying: dict | None
-    timings_s: dict
     peak_memory_mib: int
-    provenance: Provenance
 
     @classmethod
     def upgrade(cls, data: dict, schema: int) -> dict:
+        """Schema 2 added per-class accuracies, CAS and the copy measures."""
         return {"per_class": None, "cas": None, "copying": None, **data}
 
 
 @dataclass(frozen=True)
-class CsRecord(Record):
+class CsSeedRecord(CsFields):
+    """One seed of a Compression Score evaluation: the unit a backend runs, merged into a `CsRecord`."""
+
+    kind: ClassVar[RecordKind] = RecordKind.CS_SEED
+    schema: ClassVar[int] = 2
+
+    seed: int
+    raw_score: float
+    reference_score: float
+
+
+@dataclass(frozen=True)
+class CsRecord(CsFields):
     """A generator's Compression Score on a suite under one protocol, over its seeds."""
 
     kind: ClassVar[RecordKind] = RecordKind.CS
     schema: ClassVar[int] = 2
-    """Schema 2 added per-class accuracies, CAS and the copy measures, and the t-interval's half width in place
-    of the standard error."""
 
-    generator: dict
-    sandbox: dict
-    suite: str
-    teacher: dict
-    student: str
-    protocol: dict
     seeds: list[int]
     raw_scores: list[float]
     reference_scores: list[float]
     cs: float
     cs_half_width: float | None  # None for one seed
-    per_class: dict | None
-    cas: dict | None
-    metrics: dict | None
-    copying: dict | None
-    timings_s: dict
-    peak_memory_mib: int
-    provenance: Provenance
 
     @classmethod
     def upgrade(cls, data: dict, schema: int) -> dict:
-        """Schema 1's standard error is no interval of this policy's; such records are stale anyway."""
-        data = {"per_class": None, "cas": None, "copying": None, "cs_half_width": None, **data}
+        """Schema 1's standard error is no interval of this policy's (such records are stale anyway); schema 2
+        has the t-interval's half width."""
+        data = {"cs_half_width": None, **super().upgrade(data, schema)}
         data.pop("cs_stderr", None)
         return data
 
 
 @dataclass(frozen=True)
-class ImageCompressRecord(Record):
+class ImageCompressRecord(ImageRecord):
     """GAN-assisted compression on an image suite: the student on real images alone and with generated ones."""
 
     kind: ClassVar[RecordKind] = RecordKind.IMAGE_COMPRESS
     schema: ClassVar[int] = 1
 
-    generator: dict
-    sandbox: dict
-    suite: str
-    teacher: dict
-    student: str
-    protocol: dict
     ratio: float
     real_rows: int
     generated_rows: int
     seeds: list[int]
     scores: dict  # condition -> one test accuracy per seed
     student_saved: str | None
-    timings_s: dict
-    provenance: Provenance
 
 
 @dataclass(frozen=True)
@@ -191,10 +184,6 @@ class TabularCompressRecord(Record):
     """Schema 2 renamed `cs` (a dict here, a float in CS records) to `cs_by_size`, each entry with its t-interval's
     half width, and added `sandbox`."""
 
-    suite: str
-    generator: dict
-    sandbox: dict | None  # None in records made before it was recorded
-    teacher: dict
     metric: str
     student_sizes: list[int]
     ratio: float
@@ -204,8 +193,6 @@ class TabularCompressRecord(Record):
     scores: dict  # condition -> str(trees) -> one score per seed
     cs_by_size: dict  # str(trees) -> {"cs", "half_width"}
     students_saved: list[str]
-    timings_s: dict
-    provenance: Provenance
 
     @classmethod
     def upgrade(cls, data: dict, schema: int) -> dict:
