@@ -126,7 +126,7 @@ def student_score(suite: Suite, protocol: Protocol, samples: torch.Tensor, targe
                         per_class_accuracy(predictions, test.labels, suite.num_classes))
 
 
-def reference_path(suite: Suite, protocol: Protocol, seed: int, cache_dir: Path | None = None) -> Path:
+def reference_score_path(suite: Suite, protocol: Protocol, seed: int, cache_dir: Path | None = None) -> Path:
     """One file per seed: units computing different seeds at once never rewrite each other's entries."""
     return reference_file(suite.name, f"cs-{protocol_key(suite, protocol)}-seed{seed}.json", cache_dir)
 
@@ -146,7 +146,7 @@ def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, 
                               label=f"reference seed {seed}")
         return {"seed": seed, "accuracy": score.accuracy, "per_class": list(score.per_class)}
 
-    cached = cached_json(reference_path(suite, protocol, seed, cache_dir), compute)
+    cached = cached_json(reference_score_path(suite, protocol, seed, cache_dir), compute)
     return StudentScore(cached["accuracy"], tuple(cached["per_class"]))
 
 
@@ -403,7 +403,7 @@ def plan(suite: Suite, protocol: Protocol, seeds: Sequence[int], device: str) ->
     """What a run will train and about how long it takes here, from a quick timing of the student."""
     from .compression import seconds_per_training
 
-    missing = [s for s in seeds if not reference_path(suite, protocol, s).is_file()]
+    missing = [s for s in seeds if not reference_score_path(suite, protocol, s).is_file()]
     minutes = seconds_per_training(suite, protocol, device) * (len(missing) + len(seeds)) / 60
     parts = ([f"{len(missing)} reference training{'s' * (len(missing) != 1)} (cached for later runs)"]
              if missing else []) + [f"{len(seeds)} sample training{'s' * (len(seeds) != 1)}"]

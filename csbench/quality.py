@@ -43,7 +43,7 @@ class Reference:
     features: np.ndarray
 
 
-def reference_path(suite: Suite, space: FeatureSpace, split: str, n: int, m: int) -> Path:
+def reference_statistics_path(suite: Suite, space: FeatureSpace, split: str, n: int, m: int) -> Path:
     """Keyed by everything the features depend on: network, input preprocessing, split and counts."""
     family = f"{space.name}-{space.preprocessing}" if space.preprocessing else space.name
     return reference_file(suite.name, f"{family}-{split}-{space.network_sha256[:16]}-n{n}-m{m}.npz")
@@ -56,7 +56,7 @@ def real_reference(suite: Suite, space: FeatureSpace, split_name: str, split: Sp
         mu, sigma = statistics(features)
         return {"mu": mu, "sigma": sigma, "features": features[:m]}
 
-    arrays = cached_arrays(reference_path(suite, space, split_name, n, m), compute,
+    arrays = cached_arrays(reference_statistics_path(suite, space, split_name, n, m), compute,
                            lambda a: {"mu", "sigma", "features"} <= set(a))
     return Reference(arrays["mu"], arrays["sigma"], arrays["features"])
 

@@ -21,7 +21,7 @@ from csbench.features import (
     resize_bilinear_tf1,
     teacher_space,
 )
-from csbench.quality import feature_spaces, real_reference, reference_path, sample_quality
+from csbench.quality import feature_spaces, real_reference, reference_statistics_path, sample_quality
 from csbench.results import read_record
 from csbench.teacher import load_teacher
 from csbench.timing import Timings
@@ -165,7 +165,7 @@ def test_reference_is_cached_by_suite_split_network_and_count(tiny_suite, tiny_d
     space = teacher_space(tiny_suite, load_teacher(tiny_suite))
     train = load_split("fashion-mnist", "train", tiny_data)
     first = real_reference(tiny_suite, space, "train", train, 200, 50)
-    path = reference_path(tiny_suite, space, "train", 200, 50)
+    path = reference_statistics_path(tiny_suite, space, "train", 200, 50)
     assert path.parts[-3:] == ("reference", "tiny-fashion-mnist",
                                f"teacher-train-{tiny_suite.teacher.sha256[:16]}-n200-m50.npz")
     assert first.features.shape == (50, 128) and first.sigma.shape == (128, 128)
