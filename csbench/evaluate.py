@@ -30,7 +30,6 @@ from .results import (
     CsRecord,
     CsSeedRecord,
     Provenance,
-    as_stored,
     generator_provenance,
     readable_record,
     record_path,
@@ -281,7 +280,7 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> CsSeedRecord:
     timings = Timings()
     with timings.measure("total"):
         scores = _score_seed(unit, draw, timings)
-    return CsSeedRecord(**as_stored(scores), timings_s=timings.rounded(),
+    return CsSeedRecord(**scores, timings_s=timings.rounded(),
                         peak_memory_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                         provenance=Provenance.here(unit.options.device, torch.get_num_threads(),
                                                    torch=torch.__version__))

@@ -20,7 +20,7 @@ from .cache import atomic_path
 from .compression import pixel_mean, student_inputs, train_student
 from .errors import CsbenchError, GeneratorError
 from .evaluate import RunOptions, dropout_seed, label_samples, real_logits, reference_scores, suite_inputs
-from .results import ImageCompressRecord, Provenance, as_stored, generator_provenance, record_path, write_record
+from .results import ImageCompressRecord, Provenance, generator_provenance, record_path, write_record
 from .sandbox import context, describe
 from .sandbox import sample as sandboxed_sample
 from .suites import Protocol, Suite, get_suite
@@ -77,11 +77,11 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     timings["total"] = timings.elapsed()
     record = ImageCompressRecord(
         generator=generator_provenance(gen),
-        sandbox=as_stored(gen.sandbox),
+        sandbox=gen.sandbox,
         suite=suite.name,
-        teacher=as_stored(teacher.record),
+        teacher=teacher.record,
         student=suite.student,
-        protocol=as_stored(protocol.to_dict()),
+        protocol=protocol.to_dict(),
         ratio=ratio,
         real_rows=len(real),
         generated_rows=n_generated,

@@ -76,6 +76,12 @@ class Record:
     timings_s: dict
     provenance: Provenance
 
+    def __post_init__(self):
+        """Every field as a record file holds it (tuples as lists), so a fresh record equals one read back."""
+        for f in dataclasses.fields(self):
+            if f.name != "provenance":
+                object.__setattr__(self, f.name, as_stored(getattr(self, f.name)))
+
     def to_json(self) -> dict:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "provenance"}
         return as_stored({"kind": self.kind.value, "schema": self.schema, **fields, **self.provenance.to_json()})
@@ -87,7 +93,7 @@ class Record:
 
     @classmethod
     def from_json(cls: type[R], data: dict) -> R:
-        data = as_stored(data)
+        data = dict(data)
         data.pop("kind", None)
         schema = data.pop("schema", 1)
         if schema > cls.schema:

@@ -20,7 +20,7 @@ from ..cache import atomic_path
 from ..data import Split
 from ..errors import CsbenchError, GeneratorError
 from ..progress import progress_bar
-from ..results import Provenance, TabularCompressRecord, as_stored, generator_provenance, write_record
+from ..results import Provenance, TabularCompressRecord, generator_provenance, write_record
 from ..sandbox import Limits, context, describe
 from ..sandbox import sample as sandboxed_sample
 from ..stats import ratio_interval
@@ -144,7 +144,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
     record = TabularCompressRecord(
         suite=suite.name,
         generator=generator_provenance(gen),
-        sandbox=as_stored(gen.sandbox),
+        sandbox=gen.sandbox,
         teacher={"model": "RandomForestClassifier", "trees": suite.teacher.trees, "seed": suite.teacher.seed,
                  "test_score": prep.teacher_score},
         metric=suite.metric,
