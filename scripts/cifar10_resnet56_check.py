@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from csbench.cache import atomic_write_text
 from csbench.compression import pixel_mean
 from csbench.data import Split
 from csbench.evaluate import reference_score, student_score
@@ -95,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                                         label=f"{name} seed {s}").accuracy for s in protocol.seeds]
     text = render(suite.teacher.checkpoint, protocol, base.name, teacher_acc, reference, rows,
                   time.perf_counter() - started)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    atomic_write_text(args.out, text)
     print(text)
     return 0
 
