@@ -35,7 +35,7 @@ from .results import (
     record_path,
     write_record,
 )
-from .sandbox import Limits, context, describe, sample_labelled
+from .sandbox import Limits, context, describe, describe_for, sample_labelled
 from .stats import ratio_interval
 from .suites import Protocol, Suite, get_suite
 from .teacher import has_dropout_before_features, load_teacher, predict_features, predict_logits
@@ -233,10 +233,7 @@ def draw_sandboxed(unit: Unit, train: Split) -> Generated:
     """Describe and sample the unit's generator file in the sandbox: its code never runs in the harness."""
     options = unit.options
     protected = [*unit.protected, *([options.data_root] if options.data_root else [])]  # the sandbox adds the cache
-    gen = describe(unit.generator_file, options.limits, protected)
-    if not gen.supports(unit.suite.name):
-        raise GeneratorError(f"generator {gen.name} does not declare suite {unit.suite.name!r} (it supports "
-                             f"{', '.join(gen.suites)})")
+    gen = describe_for(unit.generator_file, unit.suite.name, options.limits, protected)
     ctx = context(gen, unit.suite.name, unit.suite.image_shape, unit.suite.num_classes, train, options.device)
     timed = Timings()
     with timed.measure("sampling"):

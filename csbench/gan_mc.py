@@ -18,10 +18,10 @@ import torch
 
 from .cache import atomic_path
 from .compression import pixel_mean, student_inputs, train_student
-from .errors import CsbenchError, GeneratorError
+from .errors import CsbenchError
 from .evaluate import RunOptions, dropout_seed, label_samples, real_logits, reference_scores, suite_inputs
 from .results import ImageCompressRecord, Provenance, generator_provenance, record_path, write_record
-from .sandbox import context, describe
+from .sandbox import context, describe_for
 from .sandbox import sample as sandboxed_sample
 from .suites import Protocol, Suite, get_suite
 from .teacher import accuracy, predict_logits
@@ -46,10 +46,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     seeds = list(seeds if seeds is not None else protocol.seeds)
     device, limits = options.device, options.limits
     protected = [out_dir, *([options.data_root] if options.data_root else [])]
-    gen = describe(generator_file, limits, protected)
-    if not gen.supports(suite.name):
-        raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} (it supports "
-                             f"{', '.join(gen.suites)})")
+    gen = describe_for(generator_file, suite.name, limits, protected)
     teacher, train, test = suite_inputs(suite, options)
     with timings.measure("reference"):
         real_only = [s.accuracy for s in reference_scores(suite, protocol, teacher, train, test, seeds, device)]

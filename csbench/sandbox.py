@@ -656,6 +656,16 @@ def describe(file: Path | str, limits: Limits = Limits(), protected: Sequence[Pa
     return DESCRIBED[key]
 
 
+def describe_for(file: Path | str, suite: str, limits: Limits = Limits(),
+                 protected: Sequence[Path | str] = ()) -> SandboxedGenerator:
+    """`describe`, refusing a file that does not declare `suite`."""
+    gen = describe(file, limits, protected)
+    if not gen.supports(suite):
+        raise GeneratorError(f"generator {gen.name} does not declare suite {suite!r} (it supports "
+                             f"{', '.join(gen.suites)})")
+    return gen
+
+
 def sample(gen: SandboxedGenerator, ctx: SampleContext, n: int, seed: int, limits: Limits = Limits(),
            protected: Sequence[Path | str] = (), value_range: tuple[float, float] | None = (0.0, 1.0)) -> torch.Tensor:
     """`n` checked samples for `seed`, drawn in a sandboxed child; the training split goes only to generators

@@ -157,6 +157,19 @@ def test_evaluate_all_reports_a_hang_and_keeps_the_old_record(tiny_suite, tiny_d
     assert record.read_text() == '{"cs": 0.5}' and [p.name for p in record.parent.iterdir()] == [record.name]
 
 
+def test_a_file_not_declaring_the_suite_is_refused_in_one_line(tmp_path):
+    from csbench.sandbox import describe_for
+
+    folder = tmp_path / "generators"
+    folder.mkdir()
+    (folder / "cifar_only.py").write_text("import csbench\n@csbench.generator('cifar_only', suites=['cifar10'])\n"
+                                          "def sample(n, seed, ctx):\n    return None\n")
+    assert describe_for(folder / "cifar_only.py", "cifar10", FAST).name == "cifar_only"
+    with pytest.raises(GeneratorError, match=r"^generator cifar_only does not declare suite 'fashion-mnist' "
+                                             r"\(it supports cifar10\)$"):
+        describe_for(folder / "cifar_only.py", "fashion-mnist", FAST)
+
+
 def test_evaluate_all_refuses_a_name_two_files_register_or_one_that_leaves_the_results(tmp_path):
     from csbench.sweep import evaluate_all
 

@@ -18,10 +18,10 @@ import sklearn
 
 from ..cache import atomic_path
 from ..data import Split
-from ..errors import CsbenchError, GeneratorError
+from ..errors import CsbenchError
 from ..progress import progress_bar
 from ..results import Provenance, TabularCompressRecord, generator_provenance, write_record
-from ..sandbox import Limits, context, describe
+from ..sandbox import Limits, context, describe_for
 from ..sandbox import sample as sandboxed_sample
 from ..stats import ratio_interval
 from ..timing import Timings
@@ -108,10 +108,7 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
         raise CsbenchError(f"--ratio must be positive, not {ratio:g}")
     seeds = list(suite.seeds if seeds is None else seeds)
     protected = [p for p in (out_dir, students_dir, prep.data_root) if p is not None]
-    gen = describe(generator_file, limits, protected)
-    if not gen.supports(suite.name):
-        raise GeneratorError(f"generator {gen.name} does not declare suite {suite.name!r} "
-                             f"(it supports {', '.join(gen.suites)})")
+    gen = describe_for(generator_file, suite.name, limits, protected)
     ctx = context(gen, suite.name, (train.rows.shape[1],), suite.num_classes, train)
     n_generated = generated_rows(ratio, len(train))
     scores = {c: {k: [] for k in suite.student_sizes} for c in CONDITIONS}
