@@ -35,6 +35,15 @@ class RestrictedUnpickler(pickle.Unpickler):
         return ALLOWED[(module, name)]
 
 
+def load_restricted_pickle(path: Path | str, what: str):
+    """The object a pickle file holds, read by `RestrictedUnpickler` (Python 2 strings as latin-1)."""
+    try:
+        with open(path, "rb") as f:
+            return RestrictedUnpickler(f, encoding="latin1").load()
+    except Exception as exc:  # a truncated stream, a refused global, an unknown opcode
+        raise CsbenchError(f"{what} cannot be read as a pickle of arrays: {' '.join(str(exc).split())}") from None
+
+
 def load_pickled_npy(path: Path | str, what: str):
     """The object an `np.save(path, obj)` stored, as `np.load(path, allow_pickle=True).item()` returns it.
 

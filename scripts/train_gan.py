@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=float, nargs="+", required=True, help="save after each of these epochs")
     parser.add_argument("--out", required=True, help="weights file; with several epochs, a name holding {epoch}")
     parser.add_argument("--data-dir", type=Path, help="the dataset's folder (default $CSBENCH_DATA)")
+    parser.add_argument("--unverified-data", action="store_true",
+                        help="train on a copy that fails the release's checksums (a development copy)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-4)
@@ -64,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         if GAN_ARCHITECTURES[args.arch].image_shape != suite.image_shape:
             raise CsbenchError(f"--arch {args.arch} makes images of shape {GAN_ARCHITECTURES[args.arch].image_shape}, "
                                f"suite {suite.name} has {suite.image_shape}")
-        split = load_split(suite.dataset, "train", args.data_dir)
+        split = load_split(suite.dataset, "train", args.data_dir, unverified=args.unverified_data)
+        if not split.identity.verified:
+            console.print(f"[yellow]unverified data[/]: {suite.dataset} train split digest {split.identity.digest}")
         images, labels = split.images[: args.limit], split.labels[: args.limit]
         if len(images) < args.batch_size:
             raise CsbenchError(f"{len(images)} training images are fewer than one batch of {args.batch_size}")

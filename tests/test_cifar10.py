@@ -144,14 +144,40 @@ def test_loads_through_torchvision_with_its_md5_check(cifar_root, monkeypatch):
     assert train.labels[:PER_BATCH].tolist() == labels
 
 
-def test_an_altered_copy_fails_the_md5_check(cifar_root, tmp_path):
-    shutil.copytree(cifar_root / CIFAR10.base_folder, tmp_path / CIFAR10.base_folder)
-    batch = tmp_path / CIFAR10.base_folder / "data_batch_3"
-    data = bytearray(batch.read_bytes())
-    data[-100] ^= 0xFF
-    batch.write_bytes(bytes(data))
-    with pytest.raises(DatasetMissing, match="md5") as err:
+def altered_copy(cifar_root: Path, root: Path, batch: str = "data_batch_3") -> Path:
+    """A copy of the tiny CIFAR-10 with the first pixel value of `batch` changed: it fails its md5, it still loads."""
+    shutil.copytree(cifar_root / CIFAR10.base_folder, root / CIFAR10.base_folder)
+    path = root / CIFAR10.base_folder / batch
+    contents = pickle.loads(path.read_bytes(), encoding="bytes")  # the test's own file
+    contents[b"data"][0, 0] ^= 0xFF
+    write_pickle(path, contents)
+    return root
+
+
+def test_an_altered_copy_fails_the_md5_check_in_one_line(cifar_root, tmp_path):
+    altered_copy(cifar_root, tmp_path)
+    with pytest.raises(ChecksumMismatch, match="md5") as err:
         load_split("cifar10", "train", tmp_path)
+    assert "\n" not in str(err.value) and "data_batch_3" in str(err.value) and "--unverified-data" in str(err.value)
+    assert load_split("cifar10", "test", tmp_path).identity.verified  # the test split's file is intact
+
+
+def test_an_altered_copy_loads_when_allowed_and_says_so(cifar_root, tmp_path):
+    official = load_split("cifar10", "train", cifar_root)
+    altered = load_split("cifar10", "train", altered_copy(cifar_root, tmp_path), unverified=True)
+    assert official.identity.verified and not altered.identity.verified
+    assert official.identity.digest != altered.identity.digest
+    assert load_split("cifar10", "train", cifar_root, unverified=True).identity == official.identity
+    changed = (official.images != altered.images).nonzero()
+    assert len(changed) == 1 and changed[0, 0] >= 2 * PER_BATCH  # one value, in the third batch
+    assert torch.equal(official.labels, altered.labels)
+
+
+def test_an_unverified_copy_is_still_unpickled_without_running_its_code(cifar_root, tmp_path):
+    folder = altered_copy(cifar_root, tmp_path) / CIFAR10.base_folder
+    (folder / "data_batch_3").write_bytes(pickle.dumps({"data": Path("x"), "labels": []}, protocol=2))
+    with pytest.raises(CsbenchError, match="data_batch_3 cannot be read.*pathlib") as err:
+        load_split("cifar10", "train", tmp_path, unverified=True)
     assert "\n" not in str(err.value)
 
 
