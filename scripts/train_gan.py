@@ -2,27 +2,31 @@
 
     python scripts/train_gan.py --suite fashion-mnist --arch dcgan28 --epochs 0.25 1 4 \
         --out 'generators/fashion_mnist/dcgan_epoch{epoch}.pt'
-    python scripts/train_gan.py --suite cifar10 --arch dcgan32 --epochs 25 --batch-size 128 --device cuda \
-        --out generators/cifar10/dcgan.pt
+    python scripts/train_gan.py --suite cifar10-resnet56 --arch dcgan32 --epochs 1 5 20 --batch-size 128 \
+        --out 'generators/cifar10/dcgan_epoch{epoch}.pt'
 
-After each listed epoch (fractions allowed) it writes the generator's weights and `<weights>.sha256` in
-`sha256sum` format, and prints the sha256 that a generator file pins. Batches and latent codes come from
-CPU generators seeded by --seed, so a seed fixes the run: on the CPU for a given --threads, on CUDA with
-cuDNN held to deterministic kernels.
+After each listed epoch (fractions allowed) it writes the generator's weights, `<weights>.sha256` in
+`sha256sum` format and `<weights>.json` (the run's settings, data digest, step, and wall and CPU seconds so
+far), and prints the sha256 that a generator file pins. Batches and latent codes come from CPU generators
+seeded by --seed, so a seed fixes the run: on the CPU for a given --threads, on CUDA with cuDNN held to
+deterministic kernels. The run's state is saved in --state as it goes; started again with the same
+arguments, the script continues from there and writes the weights an uninterrupted run would.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
-import time
 from pathlib import Path
 
 import torch
 
+from csbench.cache import atomic_write_text, home
 from csbench.data import load_split
 from csbench.errors import CsbenchError
-from csbench.gans import GAN_ARCHITECTURES, save_checkpoint, train
+from csbench.gans import GAN_ARCHITECTURES, TrainingRun, save_checkpoint, train
 from csbench.progress import console, progress_bar
 from csbench.suites import get_suite
 from csbench.teacher import require_device
@@ -43,6 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads; the weights depend on it on the CPU")
     parser.add_argument("--limit", type=int, help="train on the first LIMIT images only (smoke tests)")
+    parser.add_argument("--state", type=Path, help="resumable state file (default under $CSBENCH_HOME/training/)")
+    parser.add_argument("--state-every", type=int, default=200, help="save the state every N steps")
     return parser.parse_args(argv)
 
 
@@ -51,6 +57,19 @@ def checkpoint_steps(epochs: list[float], per_epoch: int) -> dict[int, str]:
     if any(e <= 0 for e in epochs):
         raise CsbenchError(f"--epochs must be positive, got {' '.join(f'{e:g}' for e in epochs)}")
     return {max(1, round(e * per_epoch)): f"{e:g}" for e in sorted(epochs)}
+
+
+def images_digest(images: torch.Tensor, labels: torch.Tensor) -> str:
+    """The training data as the networks see it, so that a resumed run refuses other data."""
+    digest = hashlib.sha256(images.mul(255).round().to(torch.uint8).numpy().tobytes())
+    digest.update(labels.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def default_state(out: str) -> Path:
+    """One state file per output, under the cache: never in the repository, never shared by two runs' outputs."""
+    where = hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:12]
+    return home() / "training" / f"{Path(out).stem.replace('{epoch}', '')}-{where}.state.pt"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,18 +91,30 @@ def main(argv: list[str] | None = None) -> int:
         images, labels = split.images[: args.limit], split.labels[: args.limit]
         if len(images) < args.batch_size:
             raise CsbenchError(f"{len(images)} training images are fewer than one batch of {args.batch_size}")
+        run = TrainingRun(args.arch, len(images), args.batch_size, args.lr, args.seed, images_digest(images, labels))
         saves = checkpoint_steps(args.epochs, len(images) // args.batch_size)
-        started = time.perf_counter()
+        state = args.state or default_state(args.out)
         with progress_bar() as bar:
             task = bar.add_task(f"{args.arch} {suite.name}", total=max(saves))
-            for step, network, losses in train(args.arch, images, labels, list(saves), args.batch_size, args.lr,
-                                               args.seed, args.device, on_step=lambda: bar.advance(task)):
+            for step, network, losses in train(run, images, labels, list(saves), args.device, state=state,
+                                               state_every=args.state_every,
+                                               on_step=lambda step: bar.update(task, completed=step)):
                 out = Path(args.out.format(epoch=saves[step]))
                 digest = save_checkpoint(network, out)
-                bar.console.print(f"epoch {saves[step]} (step {step}, {time.perf_counter() - started:.0f} s): "
+                times = losses["timings"]
+                atomic_write_text(out.with_name(f"{out.name}.json"), json.dumps({
+                    **run.fields(), "suite": suite.name, "dataset": suite.dataset, "epoch": float(saves[step]),
+                    "step": step, "threads": args.threads, "device": args.device, "sha256": digest,
+                    "wall_s": round(times["training"], 1), "cpu_s": round(times["training_cpu"], 1),
+                    "torch": torch.__version__}, indent=1) + "\n")
+                bar.console.print(f"epoch {saves[step]} (step {step}, {times['training']:.0f} s): "
                                   f"discriminator loss {losses['discriminator']:.3f}, generator loss "
                                   f"{losses['generator']:.3f}\n  {out} ({out.stat().st_size / 1e6:.2f} MB) "
                                   f"sha256 {digest}", highlight=False, soft_wrap=True)
+                saves.pop(step)
+        if saves:
+            console.print(f"{state} is already past step {min(saves)}: nothing to write (delete it to train again)",
+                          highlight=False, soft_wrap=True)
     except CsbenchError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return 2

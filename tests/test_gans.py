@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 
 import pytest
@@ -11,7 +12,7 @@ from conftest import GENERATORS, ROOT
 
 from csbench.cache import sha256_file
 from csbench.errors import GeneratorError
-from csbench.gans import GAN_ARCHITECTURES, load_network, sample, save_checkpoint, train
+from csbench.gans import GAN_ARCHITECTURES, TrainingRun, load_network, sample, save_checkpoint, train
 from csbench.generators import SampleContext, load_generator_file
 
 FASHION = GENERATORS / "fashion_mnist"
@@ -74,7 +75,7 @@ def test_training_yields_the_listed_steps_and_saves_what_it_hashes(arch, tmp_pat
     rng = torch.Generator().manual_seed(0)
     images, labels = torch.rand(48, 1, 28, 28, generator=rng), torch.arange(48) % 10
     steps = [(step, save_checkpoint(g, tmp_path / f"{step}.pt")) for step, g, _ in
-             train(arch, images, labels, [1, 4], batch_size=16)]
+             train(TrainingRun(arch, len(images), 16, 2e-4, 0), images, labels, [1, 4])]
     assert [s for s, _ in steps] == [1, 4], "4 steps span two epochs of 3 batches"
     for step, digest in steps:
         assert sha256_file(tmp_path / f"{step}.pt") == digest
@@ -96,10 +97,14 @@ def test_training_script_is_deterministic_and_prints_the_sha256(tiny_data, tmp_p
         digest = sha256_file(tmp_path / "a" / f"acgan_epoch{epoch}.pt")
         assert digest == sha256_file(tmp_path / "b" / f"acgan_epoch{epoch}.pt") and f"sha256 {digest}" in printed
     assert "epoch 0.5 (step 2," in printed and "epoch 1 (step 4," in printed
+    written = json.loads((tmp_path / "a" / "acgan_epoch1.pt.json").read_text())
+    assert written["step"] == 4 and written["seed"] == 0 and written["sha256"] == digest and written["cpu_s"] > 0
+    assert script.main([*args, "--out", str(tmp_path / "a" / "acgan_epoch{epoch}.pt")]) == 0
+    assert "already past step 2: nothing to write" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--arch", "dcgan32", "--epochs", "1", "--out", "x.pt"], "makes images of shape (3, 32, 32), suite fashion"),
+    (["--arch", "acgan32", "--epochs", "1", "--out", "x.pt"], "makes images of shape (3, 32, 32), suite fashion"),
     (["--arch", "dcgan28", "--epochs", "1", "2", "--out", "x.pt"], "must hold {epoch} when several --epochs"),
     (["--arch", "dcgan28", "--epochs", "0", "--out", "x.pt"], "--epochs must be positive, got 0"),
 ])
@@ -107,6 +112,32 @@ def test_training_script_refuses_bad_arguments_in_one_line(args, message, tiny_d
     assert training_script().main(["--suite", "fashion-mnist", "--data-dir", str(tiny_data), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("arch", ["dcgan28", "acgan32"])
+def test_a_stopped_training_resumes_to_the_weights_of_an_uninterrupted_run(arch, tmp_path):
+    shape = GAN_ARCHITECTURES[arch].image_shape
+    images, labels = torch.rand(40, *shape, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 10
+    run = TrainingRun(arch, len(images), 8, 2e-4, 3)
+    whole = {step: save_checkpoint(g, tmp_path / f"whole{step}.pt")
+             for step, g, _ in train(run, images, labels, [3, 7])}
+    state = tmp_path / "state.pt"
+    assert [step for step, _, _ in train(run, images, labels, [3], state=state, state_every=2)] == [3]
+    resumed = {step: save_checkpoint(g, tmp_path / f"resumed{step}.pt") for step, g, _ in
+               train(run, images, labels, [3, 7], state=state, state_every=2)}
+    assert resumed == {7: whole[7]}, "the state at step 3 continues mid-epoch (5 batches an epoch) to step 7"
+
+
+def test_a_training_state_of_another_run_is_refused_in_one_line(tmp_path):
+    images, labels = torch.rand(16, 1, 28, 28), torch.arange(16) % 10
+    state = tmp_path / "state.pt"
+    list(train(TrainingRun("dcgan28", 16, 8, 2e-4, 0), images, labels, [1], state=state))
+    with pytest.raises(GeneratorError, match="belongs to another run") as err:
+        list(train(TrainingRun("dcgan28", 16, 8, 2e-4, 1), images, labels, [2], state=state))
+    assert "\n" not in str(err.value)
+    state.write_bytes(b"not a state")
+    with pytest.raises(GeneratorError, match="cannot be read"):
+        list(train(TrainingRun("dcgan28", 16, 8, 2e-4, 0), images, labels, [2], state=state))
 
 
 def test_checkpoint_steps_round_fractions_of_an_epoch():
