@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import re
+import selectors
+import signal
+import subprocess
+import sys
 import tempfile
-import urllib.request
+import time
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import ChecksumMismatch, CsbenchError
+from .errors import ChecksumMismatch, CsbenchError, clean
 from .progress import progress_bar
 
 
@@ -157,36 +160,94 @@ def git_blob_id(path: Path | str) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class DownloadLimits:
+    """What downloading may take: bytes and seconds per file, and in all for the files one owner declares (a
+    generator's weight files, a declaration's samples). A server that sends more, or more slowly, is cut off."""
+
+    file_bytes: int = MAX_DOWNLOAD_BYTES
+    file_s: float = 900.0
+    total_bytes: int = 2 * MAX_DOWNLOAD_BYTES
+    total_s: float = 1800.0
+
+
+def pinned_path(pin: Pin) -> Path:
+    """Where the verified copy of a pinned download lives: one file per pin, whatever names declare it."""
+    return home() / "pinned" / f"{pin.kind}-{pin.digest}"
+
+
 def fetch_pinned(url: str, pin: Pin, dest: Path | str, what: str, offline_hint: str,
-                 max_bytes: int = MAX_DOWNLOAD_BYTES) -> Path:
+                 max_bytes: int = MAX_DOWNLOAD_BYTES, timeout_s: float = DownloadLimits.file_s) -> Path:
     """`dest`, downloaded from `url` unless a copy that matches `pin` is already there.
 
     The download goes to a temporary file that is checked against the pin before it is renamed onto `dest`, so
-    `dest` only ever holds a verified file. `offline_hint` ends the one-line error when the download fails.
+    `dest` only ever holds a verified file; it runs in a child process killed after `timeout_s` and stops past
+    `max_bytes`. `offline_hint` ends the one-line error when the download fails; the URL in it is cleaned.
     """
     dest = Path(dest)
     if dest.is_file() and pin.of(dest) == pin.digest:
         return dest
     with atomic_path(dest) as tmp:
-        try:
-            _download(url, tmp, f"downloading {dest.name}", max_bytes)
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise CsbenchError(f"{what} is not in {dest.parent} and could not be downloaded from {url} "
-                               f"({type(exc).__name__}: {' '.join(str(reason).split())}); {offline_hint}") from None
-        pin.check(tmp, f"{what} downloaded from {url}")
+        problem = _download(url, tmp, f"downloading {dest.name}", max_bytes, timeout_s)
+        if problem:
+            raise CsbenchError(f"{what} is not in {dest.parent} and could not be downloaded from {clean(url)} "
+                               f"({clean(problem)}); {offline_hint}")
+        pin.check(tmp, f"{what} downloaded from {clean(url)}")
     return dest
 
 
-def _download(url: str, out: Path, label: str, max_bytes: int) -> None:
-    """Stream `url` into `out` with a progress bar; refuse more than `max_bytes`."""
-    with urllib.request.urlopen(url, timeout=60) as response, open(out, "wb") as f, progress_bar() as bar:
-        size = response.headers.get("Content-Length")
-        task = bar.add_task(label, total=int(size) if size and size.isdigit() else None)
-        written = 0
-        for block in iter(lambda: response.read(1 << 16), b""):
-            written += len(block)
-            if written > max_bytes:
-                raise ValueError(f"the server sent more than {max_bytes:,} bytes")
-            f.write(block)
-            bar.advance(task, len(block))
+def fetch_all(files: Sequence[tuple[str, Pin, str]], limits: DownloadLimits, offline_hint: str) -> list[Path]:
+    """The verified copy of each `(url, pin, what)` (`pinned_path`), downloaded in turn where missing, within
+    `limits` per file and in all. A pin listed twice is fetched once."""
+    deadline, bytes_left = time.monotonic() + limits.total_s, limits.total_bytes
+    fetched: dict[Pin, Path] = {}
+    for url, pin, what in files:
+        if pin in fetched:
+            continue
+        dest = pinned_path(pin)
+        seconds = max(0.0, min(limits.file_s, deadline - time.monotonic()))
+        hint = f"{offline_hint}: save it as {dest}, where its pin is checked"
+        fetched[pin] = fetch_pinned(url, pin, dest, what, hint, max(0, min(limits.file_bytes, bytes_left)), seconds)
+        bytes_left -= fetched[pin].stat().st_size
+    return [fetched[pin] for _, pin, _ in files]
+
+
+DOWNLOAD_WORKER = Path(__file__).resolve().parent / "download_worker.py"
+
+
+def _download(url: str, out: Path, label: str, max_bytes: int, timeout_s: float) -> str | None:
+    """Stream `url` into `out` with a progress bar, in a child process (csbench/download_worker.py) killed after
+    `timeout_s`; refuse more than `max_bytes`. Returns why it failed, or None."""
+    command = [sys.executable, "-I", str(DOWNLOAD_WORKER), url, str(out), str(max_bytes)]
+    deadline = time.monotonic() + timeout_s
+    with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          start_new_session=True) as proc, progress_bar() as bar:
+        task, lines, buffer = bar.add_task(label, total=None), [], b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            while (left := deadline - time.monotonic()) > 0:
+                if not selector.select(left):
+                    continue
+                chunk = os.read(proc.stdout.fileno(), 1 << 16)
+                if not chunk:
+                    break
+                *done, buffer = (buffer + chunk).split(b"\n")
+                for line in (x.decode(errors="replace") for x in done):
+                    word, _, value = line.partition(" ")
+                    if word == "size" and value.isdigit():
+                        bar.update(task, total=int(value))
+                    elif word == "got" and value.isdigit():
+                        bar.update(task, completed=int(value))
+                    lines.append(line)
+                buffer = buffer[-4096:]
+            else:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return f"the download took longer than its limit of {timeout_s:g} s"
+        proc.wait()
+    error = next((line[len("error "):] for line in lines if line.startswith("error ")), None)
+    if error or proc.returncode:
+        return error or f"the download process ended with status {proc.returncode}"
+    if out.stat().st_size > max_bytes:
+        return f"more than {max_bytes:,} bytes"
+    return None

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from . import __version__
 from .cache import home
-from .errors import CsbenchError
+from .errors import CsbenchError, clean
 from .features import DEFAULT_PREPROCESSING, PREPROCESSING
 from .options import add_sandbox_options, limits, positive_int, run_options
 from .progress import console
@@ -21,6 +21,7 @@ from .tasks import TASKS, all_suites, task_of
 from .teacher import default_device
 
 stdout = Console()
+LONG = 2000  # the most of one line of outside text (a path, a check's detail, an error) that is printed
 
 
 def _cmd_suites(args: argparse.Namespace) -> None:
@@ -37,17 +38,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     checks = validate(args.file, args.suite, n=args.samples, seed=args.seed, limits=limits(args),
                       data_root=args.data_dir)
-    table = Table(title=f"csbench validate {args.file} --suite {args.suite}")
+    file = clean(args.file, LONG)
+    table = Table(title=f"csbench validate {file} --suite {clean(args.suite)}")
     for column in ("check", "result", "detail"):
         table.add_column(column)
     for check in checks:
-        table.add_row(check.name, "[green]pass[/]" if check.passed else "[red]FAIL[/]", check.detail)
+        table.add_row(clean(check.name), "[green]pass[/]" if check.passed else "[red]FAIL[/]",
+                      clean(check.detail, LONG))
     stdout.print(table)
     problem = first_problem(checks)
     if problem:
-        console.print(f"[red]FAIL[/red] {problem.name}: {problem.detail}", highlight=False, soft_wrap=True)
+        console.print(f"[red]FAIL[/red] {clean(problem.name)}: {clean(problem.detail, LONG)}", highlight=False,
+                      soft_wrap=True)
         return 1
-    console.print(f"[green]PASS[/green] {args.file} meets the generator contract on {args.suite}", highlight=False)
+    console.print(f"[green]PASS[/green] {file} meets the generator contract on {clean(args.suite)}", highlight=False)
     return 0
 
 
@@ -128,7 +132,8 @@ def _cmd_evaluate_all(args: argparse.Namespace) -> int:
         args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol, only=args.only,
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, options=run_options(args),
         backend=_backend(args),
-        on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {o.file} {escape(o.detail)}",
+        on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {clean(o.file, LONG)} "
+                                           f"{clean(o.detail, LONG)}",
                                            highlight=False, soft_wrap=True),
     )
     failed = sum(o.status is Status.FAILED for o in outcomes)
@@ -280,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = args.run(args)
     except CsbenchError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {clean(exc, LONG)}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

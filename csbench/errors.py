@@ -1,4 +1,7 @@
-"""Errors that the command line prints as one line, without a stack trace."""
+"""Errors that the command line prints as one line, without a stack trace, and the cleaning of outside text in them."""
+
+import re
+import unicodedata
 
 
 class CsbenchError(Exception):
@@ -15,3 +18,16 @@ class ChecksumMismatch(CsbenchError):
 
 class GeneratorError(CsbenchError):
     """A generator file failed to load or returned samples that break the contract."""
+
+
+MARKUP_TAG = re.compile(r"\[([A-Za-z#/@\\][^\[\]]*)\]")
+MARKUP_OPEN = re.compile(r"\[(?=[A-Za-z#/@\\])")
+
+
+def clean(text: object, limit: int = 300) -> str:
+    """Text from outside (a child's output, a URL, a file or folder name) made safe to print in one line: no control
+    or format characters (escape sequences, bidi overrides), no markup (a bracket that could open a rich tag becomes
+    a parenthesis), one line of bounded length."""
+    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(text)[:4 * limit])
+    kept = " ".join(MARKUP_OPEN.sub("(", MARKUP_TAG.sub(r"(\1)", kept)).split())
+    return kept if len(kept) <= limit else kept[: limit - 3] + "..."

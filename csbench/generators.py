@@ -12,8 +12,11 @@ sandbox, which has no network, runs the file; `ctx.weights` says where each one 
 
 from __future__ import annotations
 
+import ast
+import gzip
 import hashlib
 import importlib.util
+import os
 import re
 import sys
 import urllib.parse
@@ -24,8 +27,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from .cache import Pin, fetch_pinned, home
-from .errors import CsbenchError, GeneratorError
+from .cache import DownloadLimits, Pin, data_root, fetch_all, sha256_file
+from .errors import CsbenchError, GeneratorError, clean
 from .registry import Registry
 
 GENERATORS: Registry[Generator] = Registry("generator")  # name -> Generator; a re-imported file replaces its own
@@ -56,10 +59,6 @@ class WeightFile:
     url: str
     pin: Pin
 
-    def folder(self) -> Path:
-        """Where the verified copy lives, one folder per pin: the sandbox may read it and nothing beside it."""
-        return home() / "weights" / self.pin.digest
-
     def to_json(self) -> list[str]:
         return [self.name, self.url, str(self.pin)]
 
@@ -85,13 +84,102 @@ def parse_weights(declared: Any, who: str) -> tuple[WeightFile, ...]:
     return tuple(files)
 
 
-def fetch_generator_weights(gen: "Generator") -> dict[str, Path]:
-    """Download (where not cached) and verify every weight file `gen` declares; return name -> local path.
+def declared_weights(path: Path) -> tuple[WeightFile, ...]:
+    """The weight files a generator file declares, read from its source without running it: the `weights=` of its
+    `generator(...)` call, a literal `{name: (url, pin)}` whose parts may name module-level constants. What the
+    file registers when it runs must be the same (csbench.sandbox.describe checks): a URL computed at import could
+    carry what the file read to whoever serves it."""
+    who = f"generator file {clean(path.name, 100)}"
+    try:
+        tree = ast.parse(path.read_bytes(), filename=path.name)
+    except (SyntaxError, ValueError):
+        return ()  # importing it fails too, with the line to fix
+    constants = {node.targets[0].id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                 and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)}
+    calls = [keyword.value for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and getattr(node.func, "id", getattr(node.func, "attr", None)) == "generator"
+             for keyword in node.keywords if keyword.arg == "weights"]
+    if not calls:
+        return ()
+    if len(calls) > 1:
+        raise GeneratorError(f"{who} declares weights in {len(calls)} places; declare them once")
 
-    For the harness, before sampling: the sandbox has no network, and reads only these folders."""
-    hint = "download it where you have internet access and put it in that folder, where its pin is checked"
-    return {w.name: fetch_pinned(w.url, w.pin, w.folder() / w.name, f"weight file {w.name} of generator {gen.name}",
-                                 hint) for w in gen.weights}
+    def literal(node: ast.AST, depth: int = 0):
+        if isinstance(node, ast.Name) and node.id in constants and depth < 8:
+            return literal(constants[node.id], depth + 1)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return [literal(element, depth) for element in node.elts]
+        if isinstance(node, ast.Dict) and None not in node.keys:
+            return {literal(k, depth): literal(v, depth) for k, v in zip(node.keys, node.values)}
+        raise GeneratorError(f"{who} declares weights that are not literal (line {getattr(node, 'lineno', '?')}): "
+                             "write weights={file name: (url, pin)} with strings, or names of module-level "
+                             "string constants, so the harness can read them without running the file")
+
+    return parse_weights(literal(calls[0]), who)
+
+
+def fetch_generator_weights(gen: "Generator", limits: DownloadLimits = DownloadLimits()) -> dict[str, Path]:
+    """Download (where not cached) and verify every weight file `gen` declares, within `limits`; return name ->
+    local path, one file per pin (`cache.pinned_path`) however many names declare it.
+
+    For the harness, before sampling: the sandbox has no network, and reads only these files. A file whose bytes
+    are a dataset file of this machine (a split, raw or compressed) is refused: it would hand over the test split."""
+    paths = fetch_all([(w.url, w.pin, f"weight file {w.name} of generator {gen.name}") for w in gen.weights], limits,
+                      "download it where you have internet access")
+    for w, path in zip(gen.weights, paths):
+        refuse_dataset_copy(path, f"weight file {w.name} of generator {gen.name}")
+    return {w.name: path for w, path in zip(gen.weights, paths)}
+
+
+def dataset_files() -> list[Path]:
+    """The files that hold datasets on this machine: the data folder (`cache.data_root`), the Debian package's
+    Fashion-MNIST and scikit-learn's bundled tables."""
+    from .data import FASHION_MNIST_DEBIAN_DIR
+
+    folders = [data_root(), FASHION_MNIST_DEBIAN_DIR]
+    sklearn = importlib.util.find_spec("sklearn")
+    if sklearn is not None and sklearn.origin:
+        folders.append(Path(sklearn.origin).parent / "datasets" / "data")
+    return [p for folder in folders if folder.is_dir() for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
+def refuse_dataset_copy(path: Path, what: str) -> None:
+    """Raise one line if the bytes of `path` are those of a dataset file, or of a gzip-compressed one uncompressed.
+    Only files of the same size are hashed (a gzip file's size uncompressed is in its last four bytes)."""
+    size = path.stat().st_size
+    digest = None
+    for candidate in dataset_files():
+        same_size = candidate.stat().st_size == size
+        gzipped = candidate.suffix == ".gz" and _gzip_size(candidate) == size % 2**32
+        if not (same_size or gzipped):
+            continue
+        digest = digest or sha256_file(path)
+        if (same_size and sha256_file(candidate) == digest) or (gzipped and _gunzip_sha256(candidate) == digest):
+            raise GeneratorError(f"{what} is a copy of the dataset file {clean(candidate)}: a generator may not "
+                                 "be handed a dataset's files")
+
+
+def _gzip_size(path: Path) -> int | None:
+    """The uncompressed size modulo 2**32 that a gzip file records in its last four bytes."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            return int.from_bytes(f.read(4), "little")
+    except OSError:
+        return None
+
+
+def _gunzip_sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with gzip.open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, EOFError):
+        return None
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ import sys
 import sysconfig
 import tempfile
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -41,13 +40,14 @@ import numpy as np
 import torch
 
 from .cache import data_root, home, sha256_file
-from .errors import GeneratorError
+from .errors import GeneratorError, clean
 from .generators import (
     Generator,
     SampleContext,
     WeightFile,
     check_labels,
     check_samples,
+    declared_weights,
     fetch_generator_weights,
     parse_weights,
 )
@@ -133,18 +133,6 @@ class ChildResult:
     wall_s: float = 0.0
     import_s: float | None = None
     labels: np.ndarray | None = None  # the generator's own class labels, where it returns them
-
-
-MARKUP_TAG = re.compile(r"\[([A-Za-z#/@\\][^\[\]]*)\]")
-MARKUP_OPEN = re.compile(r"\[(?=[A-Za-z#/@\\])")
-
-
-def clean(text: object, limit: int = 300) -> str:
-    """Child text made safe to print: no control or format characters (escape sequences, bidi overrides), no
-    markup (a bracket that could open a rich tag becomes a parenthesis), one line of bounded length."""
-    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(text)[:4 * limit])
-    kept = " ".join(MARKUP_OPEN.sub("(", MARKUP_TAG.sub(r"(\1)", kept)).split())
-    return kept if len(kept) <= limit else kept[: limit - 3] + "..."
 
 
 def readable(grants: Iterable[Path | str], protected: Iterable[Path | str]) -> list[str]:
@@ -643,16 +631,20 @@ def describe(file: Path | str, limits: Limits = Limits(), protected: Sequence[Pa
     path = folder / Path(file).name
     key = (path, sha256_file(path), limits)
     if key not in DESCRIBED:
+        weights = declared_weights(path)  # before the child runs: it can change nothing that is downloaded
         child = run_child(path, limits, protected=protected)
         meta = child.meta
         if not SAFE_NAME.fullmatch(meta["name"]):
             raise GeneratorError(f"generator file {clean(path.name, 100)} registers the name "
                                  f"{clean(meta['name'], 80)!r}; a name (it names the result file) may use letters, "
                                  "digits, '_', '-' and '.'")
+        if tuple(meta["weights"]) != weights:
+            raise GeneratorError(f"generator file {clean(path.name, 100)} registers weight files other than its "
+                                 "source declares: the weights= of its generator(...) call must be literal")
         DESCRIBED[key] = SandboxedGenerator(name=meta["name"], suites=tuple(meta["suites"]),
                                             needs_train_data=meta["needs_train_data"],
                                             description=meta["description"], path=path, sandbox=child.sandbox,
-                                            import_s=child.wall_s, weights=meta["weights"])
+                                            import_s=child.wall_s, weights=weights)
     return DESCRIBED[key]
 
 

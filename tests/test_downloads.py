@@ -3,21 +3,26 @@ against a tiny HTTP server on 127.0.0.1 and a refused port for the offline case.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.server
 import pickle
+import shutil
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_fashion_mnist
 from numpy.lib import format as npy_format
 
 import csbench
-from csbench.cache import Pin, fetch_pinned, git_blob_id, home
+from csbench.cache import DownloadLimits, Pin, fetch_pinned, git_blob_id, home, pinned_path
 from csbench.errors import ChecksumMismatch, CsbenchError, GeneratorError
 from csbench.generators import GENERATORS, SampleContext, fetch_generator_weights, load_generator_file
 from csbench.pickles import load_pickled_npy
+from csbench.sandbox import Limits
 
 OFFLINE = "http://127.0.0.1:9/weights.pt"  # the discard port: nothing listens, the connection is refused
 CONTENT = b"pinned weights\n" * 1000
@@ -203,7 +208,7 @@ def test_a_generator_declares_weights_that_the_harness_fetches(server, tmp_path)
     gen = load_generator_file(write_generator(tmp_path, f"{{'w.bin': ('{server.url}/w.bin', '{pin}')}}"))
     assert [w.to_json() for w in gen.weights] == [["w.bin", f"{server.url}/w.bin", str(pin)]]
     paths = fetch_generator_weights(gen)
-    assert paths == {"w.bin": home() / "weights" / pin.digest / "w.bin"}
+    assert paths == {"w.bin": pinned_path(pin)}
     ctx = SampleContext(suite="s", shape=(1, 2, 2), num_classes=2, directory=tmp_path, weights=paths)
     assert gen.sample(3, 0, ctx).unique().item() == pytest.approx(128 / 255)
 
@@ -214,8 +219,8 @@ def test_generator_weights_offline_are_one_line(tmp_path):
     with pytest.raises(CsbenchError) as err:
         fetch_generator_weights(gen)
     message = str(err.value)
-    assert message.startswith(f"weight file w.bin of generator weighted is not in {home() / 'weights' / pin.digest}")
-    assert OFFLINE in message and "put it in that folder" in message and "\n" not in message
+    assert message.startswith(f"weight file w.bin of generator weighted is not in {home() / 'pinned'} and")
+    assert OFFLINE in message and f"save it as {pinned_path(pin)}" in message and "\n" not in message
 
 
 def test_generator_weights_that_miss_their_pin_are_refused(server, tmp_path):
@@ -236,3 +241,122 @@ def test_bad_weight_declarations_are_one_line(weights, match):
     with pytest.raises(GeneratorError, match=f"^generator bad declares .*{match}") as err:
         csbench.generator("bad", suites=["*"], weights=weights)
     assert "bad" not in GENERATORS and "\n" not in str(err.value)
+
+
+# Issue 28: downloads run in the harness, so each is bounded, stored once per pin, cleaned when printed, and never a
+# dataset's file.
+
+@pytest.fixture
+def trickler():
+    """A server that answers one byte every 0.2 s, in its headers (`/headers`) or in its body (`/body`)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+            data = head + b"x" * 1000 if self.path == "/headers" else None
+            try:
+                if data is None:
+                    self.wfile.write(head)
+                    data = b"x" * 1000
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:  # the client went away
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_trickling_server_is_cut_off_at_the_deadline(trickler, tmp_path, where):
+    started = time.monotonic()
+    with pytest.raises(CsbenchError, match=r"could not be downloaded from .* \(the download took longer than its "
+                                           r"limit of 1 s\); hint$") as err:
+        fetch_pinned(f"{trickler}/{where}", sha256_pin(b"x" * 1000), tmp_path / "w", "w", "hint", timeout_s=1)
+    assert time.monotonic() - started < 3, "held past its deadline"
+    assert "\n" not in str(err.value) and list(tmp_path.iterdir()) == []
+
+
+def test_a_generators_downloads_share_one_deadline(trickler, tmp_path):
+    gen = load_generator_file(write_generator(tmp_path, "{" + ", ".join(
+        f"'w{i}.bin': ('{trickler}/body', '{sha256_pin(bytes([i]))}')" for i in range(3)) + "}"))
+    started = time.monotonic()
+    with pytest.raises(CsbenchError, match="took longer than its limit of"):
+        fetch_generator_weights(gen, DownloadLimits(file_s=1, total_s=1.5))
+    assert time.monotonic() - started < 3
+
+
+def test_a_generators_downloads_share_one_size_cap(server, tmp_path):
+    for i in range(2):
+        server.files[f"/w{i}"] = bytes([i]) * 600
+    gen = load_generator_file(write_generator(tmp_path, "{" + ", ".join(
+        f"'w{i}.bin': ('{server.url}/w{i}', '{sha256_pin(bytes([i]) * 600)}')" for i in range(2)) + "}"))
+    with pytest.raises(CsbenchError, match="w1.bin of generator weighted .* more than 400 bytes"):
+        fetch_generator_weights(gen, DownloadLimits(file_bytes=1000, total_bytes=1000))
+    assert [p.name for p in (home() / "pinned").iterdir()] == [f"sha256-{sha256_pin(bytes([0]) * 600).digest}"]
+
+
+def test_one_file_declared_under_many_names_is_fetched_and_stored_once(server, tmp_path):
+    server.files["/w.bin"] = b"\x80" + CONTENT
+    pin = sha256_pin(b"\x80" + CONTENT)
+    names = [f"w{i}.bin" for i in range(50)] + ["w.bin"]
+    gen = load_generator_file(write_generator(tmp_path, "{" + ", ".join(
+        f"'{name}': ('{server.url}/w.bin', '{pin}')" for name in names) + "}"))
+    paths = fetch_generator_weights(gen)
+    assert set(paths) == set(names) and set(paths.values()) == {pinned_path(pin)}
+    assert server.hits == ["/w.bin"] and list((home() / "pinned").iterdir()) == [pinned_path(pin)]
+
+
+HOSTILE_URL = "http://127.0.0.1:9/\x1b[32mPASS\x1b[0m[bold red]x[/]\n::error file=README.md::injected\u202e"
+
+
+def test_escape_bytes_newlines_and_markup_in_a_url_are_cleaned_from_its_error(tmp_path):
+    with pytest.raises(CsbenchError) as err:
+        fetch_pinned(HOSTILE_URL, sha256_pin(CONTENT), tmp_path / "w", "weight file w", "hint")
+    message = str(err.value)
+    assert not any(c in message for c in "\x1b\n\u202e") and "[bold red]" not in message and "[/]" not in message
+    assert "(bold red)x(/)" in message
+    assert message == " ".join(message.split()), "one line"
+
+
+def test_a_url_with_markup_does_not_crash_validate(tmp_path, capsys):
+    from csbench.cli import main
+
+    pin = sha256_pin(CONTENT)
+    path = write_generator(tmp_path / "gen[/]", f"{{'w.bin': ({HOSTILE_URL!r}, '{pin}')}}")
+    assert main(["validate", str(path), "--suite", "fashion-mnist", "--timeout", "60"]) == 1
+    out = capsys.readouterr()
+    assert "\x1b" not in out.out + out.err and "Traceback" not in out.err
+    assert "FAIL weight files match their pins: weight file w.bin of generator weighted" in " ".join(out.err.split())
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_weights_that_are_a_dataset_file_are_refused(server, tmp_path, monkeypatch, compressed):
+    data = tmp_path / "data"
+    write_fashion_mnist(data / "FashionMNIST" / "raw", gz=True)
+    monkeypatch.setenv("CSBENCH_DATA", str(data))
+    gz = data / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte.gz"
+    server.files["/w.bin"] = gz.read_bytes() if compressed else gzip.decompress(gz.read_bytes())
+    pin = sha256_pin(server.files["/w.bin"])
+    gen = load_generator_file(write_generator(tmp_path / "gen", f"{{'w.bin': ('{server.url}/w.bin', '{pin}')}}"))
+    with pytest.raises(GeneratorError, match=r"^weight file w.bin of generator weighted is a copy of the dataset "
+                                             r"file .*t10k-images-idx3-ubyte.gz: a generator may not be handed"):
+        fetch_generator_weights(gen)
+
+
+def test_weights_built_from_what_the_file_read_are_refused_before_any_request(tmp_path):
+    from csbench.sandbox import describe
+
+    shutil.copy(Path(__file__).parent / "hostile" / "url_from_what_it_read.py", tmp_path)
+    with pytest.raises(GeneratorError, match=r"^generator file url_from_what_it_read.py declares weights that are "
+                                             r"not literal \(line \d+\)"):
+        describe(tmp_path / "url_from_what_it_read.py", Limits(timeout_s=60, memory_mib=2048))
