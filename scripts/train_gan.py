@@ -59,13 +59,6 @@ def checkpoint_steps(epochs: list[float], per_epoch: int) -> dict[int, str]:
     return {max(1, round(e * per_epoch)): f"{e:g}" for e in sorted(epochs)}
 
 
-def images_digest(images: torch.Tensor, labels: torch.Tensor) -> str:
-    """The training data as the networks see it, so that a resumed run refuses other data."""
-    digest = hashlib.sha256(images.mul(255).round().to(torch.uint8).numpy().tobytes())
-    digest.update(labels.numpy().tobytes())
-    return digest.hexdigest()
-
-
 def default_state(out: str) -> Path:
     """One state file per output, under the cache: never in the repository, never shared by two runs' outputs."""
     where = hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:12]
@@ -91,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         images, labels = split.images[: args.limit], split.labels[: args.limit]
         if len(images) < args.batch_size:
             raise CsbenchError(f"{len(images)} training images are fewer than one batch of {args.batch_size}")
-        run = TrainingRun(args.arch, len(images), args.batch_size, args.lr, args.seed, images_digest(images, labels))
+        run = TrainingRun(args.arch, len(images), args.batch_size, args.lr, args.seed, split.identity.digest)
         saves = checkpoint_steps(args.epochs, len(images) // args.batch_size)
         state = args.state or default_state(args.out)
         with progress_bar() as bar:
