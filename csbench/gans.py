@@ -9,7 +9,6 @@ for 32x32 RGB, and a two-layer DCGAN and AC-GAN for 28x28 grey, small enough to 
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cache import atomic_path, atomic_write_text, sha256_file
+from .cache import atomic_path
+from .checkpoints import load_pinned_weights
 from .errors import GeneratorError
 from .registry import Registry
 from .timing import Timings
@@ -254,36 +254,11 @@ def train(run: TrainingRun, images: torch.Tensor, labels: torch.Tensor, save_at:
             g.train()
 
 
-def save_checkpoint(network: nn.Module, out: Path) -> str:
-    """Write the weights and `<out>.sha256` (sha256sum format) atomically; return the sha256."""
-    buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}, buffer)
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    digest = sha256_file(out)
-    atomic_write_text(out.with_name(f"{out.name}.sha256"), f"{digest}  {out.name}\n")
-    return digest
-
-
 @lru_cache(maxsize=2)
 def load_network(arch: str, path: Path, sha256: str | None, train_command: str) -> nn.Module:
-    """The generator network of a checkpoint, read as plain tensors (weights_only).
-
-    The file must match `sha256` when it is pinned, else the `<path>.sha256` beside it where there is one.
-    """
-    if not path.is_file():
-        raise GeneratorError(f"GAN weights {path} not found; train them with `{train_command}`, which writes "
-                             f"{path.name} and {path.name}.sha256 beside this file")
-    recorded = path.with_name(f"{path.name}.sha256")
-    source = "the sha256 pinned in the generator file" if sha256 else f"the sha256 in {recorded.name}"
-    if sha256 is None and recorded.is_file():
-        sha256 = recorded.read_text().split()[0]
-    if sha256 is not None and sha256_file(path) != sha256:
-        raise GeneratorError(f"GAN weights {path} do not match {source}: a partial copy or other weights; "
-                             "copy them again or retrain")
-    network = GAN_ARCHITECTURES.get_or_fail(arch).generator()
-    network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return network.eval()
+    """The generator network of a checkpoint, pin-checked and read as plain tensors (checkpoints.py)."""
+    return load_pinned_weights(GAN_ARCHITECTURES.get_or_fail(arch).generator(), path, sha256, train_command,
+                               "GAN weights")
 
 
 @torch.inference_mode()

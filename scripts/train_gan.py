@@ -24,9 +24,10 @@ from pathlib import Path
 import torch
 
 from csbench.cache import atomic_write_text, home
+from csbench.checkpoints import save_checkpoint
 from csbench.data import load_split
 from csbench.errors import CsbenchError
-from csbench.gans import GAN_ARCHITECTURES, TrainingRun, save_checkpoint, train
+from csbench.gans import GAN_ARCHITECTURES, TrainingRun, train
 from csbench.progress import console, progress_bar
 from csbench.suites import get_suite
 from csbench.teacher import require_device

@@ -11,8 +11,9 @@ import torch
 from conftest import GENERATORS, ROOT
 
 from csbench.cache import sha256_file
+from csbench.checkpoints import save_checkpoint
 from csbench.errors import GeneratorError
-from csbench.gans import GAN_ARCHITECTURES, TrainingRun, load_network, sample, save_checkpoint, train
+from csbench.gans import GAN_ARCHITECTURES, TrainingRun, load_network, sample, train
 from csbench.generators import SampleContext, load_generator_file
 
 FASHION = GENERATORS / "fashion_mnist"
