@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import __version__
 from .cache import atomic_path, atomic_write_text
+from .metrics import class_balance
 from .metrics.prdc import CONCENTRATION_FLAG, precision_rests_on_few_balls
 from .results import CsRecord, RecordKind, read_records
 from .stats import (
@@ -82,6 +83,16 @@ def _copies(record: CsRecord) -> tuple[float, float, bool]:
             bool(copying.get("flagged", False)))
 
 
+def _balance(record: CsRecord) -> tuple[float, float]:
+    """(class balance, rarest class's share) of the first seed's samples, from the teacher's argmax-label shares
+    (records without them: NaN)."""
+    shares = (record.metrics or {}).get("teacher", {}).get("class_shares")
+    if not shares:
+        return float("nan"), float("nan")
+    balance = class_balance(shares)
+    return balance["class_balance"], balance["rarest_class_share"]
+
+
 def group_of(name: str, seeds: int, flagged: bool) -> str:
     """References stay references even when they copy (real_data is the training split); flagged copies are
     set apart from the ranking; rows short of MIN_SEEDS seeds are provisional."""
@@ -100,8 +111,10 @@ def board_row(r: CsRecord) -> dict:
     cas, agreement = _cas(r)
     names, class_cs = class_scores(r) or (None, None)
     worst, worst_cs = worst_class(names, class_cs) if names else (None, float("nan"))
+    balance, rarest = _balance(r)
     row = {"generator": r.generator["name"], "group": group_of(r.generator["name"], seeds, flagged),
            "cs": cs, "half": half if seeds >= MIN_SEEDS else float("nan"), "seeds": seeds,
+           "balance": balance, "rarest": rarest,
            "seed_cs": dict(zip(r.seeds, per_seed_cs(r.raw_scores, r.reference_scores).tolist())),
            "raw": float(np.mean(r.raw_scores)), "reference": float(np.mean(r.reference_scores)),
            "classes": names, "class_cs": class_cs, "worst_class": worst, "worst_cs": worst_cs,
@@ -140,15 +153,17 @@ def _cs_cell(r) -> str:
     return _fmt(r.cs) if math.isnan(r.half) else f"{_fmt(r.cs)} ± {_fmt(r.half)}"
 
 
-GENERATOR_HEADER = ["generator", "CS ± 95 %", "normalised CS", "seeds", "worst class (CS)", "CAS (label agreement)",
-                    "copies / held-out", "teacher-IS", "teacher-FID", "precision", "recall", "density", "coverage"]
+GENERATOR_HEADER = ["generator", "CS ± 95 %", "class balance (rarest)", "normalised CS", "seeds", "worst class (CS)",
+                    "CAS (label agreement)", "copies / held-out", "teacher-IS", "teacher-FID", "precision", "recall",
+                    "density", "coverage"]
 
 
 def generator_cells(r) -> list[str]:
     worst = f"{r.worst_class} ({_fmt(r.worst_cs, 2)})" if isinstance(r.worst_class, str) else "–"
     cas = "–" if math.isnan(r.cas) else f"{_fmt(r.cas)} ({_fmt(r.agreement, 2)})"
     copies = "–" if math.isnan(r.copy_rate) else f"{_fmt(r.copy_rate)} / {_fmt(r.heldout_rate)}"
-    return [f"`{r.generator}`", _cs_cell(r), _fmt(r.normalised_cs), str(r.seeds), worst, cas,
+    balance = "–" if math.isnan(r.balance) else f"{_fmt(r.balance, 2)} ({_fmt(r.rarest)})"
+    return [f"`{r.generator}`", _cs_cell(r), balance, _fmt(r.normalised_cs), str(r.seeds), worst, cas,
             copies + (" (flagged)" if r.flagged else ""), _fmt(r.teacher_is, 2), _fmt(r.teacher_fid, 1),
             _precision_cell(r), _fmt(r.teacher_recall), _fmt(r.teacher_density), _fmt(r.teacher_coverage)]
 
@@ -340,6 +355,10 @@ INTRO = ("Rendered by `csbench leaderboard render` from the result records; do n
          "test accuracy on the samples over the same protocol's accuracy on real data, so 1 means the samples teach "
          "as much as the real training set; its interval is described under each ranking.")
 COLUMNS = [
+    "- class balance (rarest): how evenly the first seed's samples spread over the classes by the teacher's label "
+    "(its argmax): the entropy of the label shares over log(classes), 1 when every class is as frequent, and in "
+    "brackets the rarest class's share (1 / classes when balanced). Soft labels teach a class from few samples, so "
+    "an unbalanced set can score a high CS; \"–\" where a record holds no label shares.",
     "- normalised CS: the student's accuracy with `uniform_noise` at 0 and real data at 1.",
     "- worst class (CS): the class with the lowest per-class CS (mean over seeds of the student's accuracy on that "
     "class's test images over the reference student's); the heatmap at the end shows every class.",

@@ -77,8 +77,9 @@ def space_metrics(space: FeatureSpace, samples: torch.Tensor, reference: Referen
     with timings.measure(f"{key}.is"):
         is_mean, is_std = inception_score(probs)
         classes = class_statistics(probs)
-        if not space.suite_classes:
-            del classes["class_shares"]
+        if not space.suite_classes:  # shares of Inception's own classes say nothing about the suite's
+            for key in ("class_shares", "class_balance", "rarest_class_share"):
+                del classes[key]
     with timings.measure(f"{key}.fid"):
         fid = frechet_distance(statistics(features), (reference.mu, reference.sigma))
     with timings.measure(f"{key}.kid"):

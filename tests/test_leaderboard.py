@@ -15,8 +15,9 @@ REFERENCE = [0.75, 0.74, 0.76]
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
-def record(name, raw, teacher_is, recall, protocol="paper", precision=0.5, **extra):
+def record(name, raw, teacher_is, recall, protocol="paper", precision=0.5, class_shares=None, **extra):
     suite = get_suite("fashion-mnist")
+    shares = {} if class_shares is None else {"class_shares": class_shares}
     return CsRecord.from_json({
         "generator": {"name": name, "file": f"{name}.py", "sha256": hashlib.sha256(name.encode()).hexdigest()},
         "sandbox": {}, "teacher": {}, "student": "lenet", "cs": 0.0, "cs_half_width": None, "timings_s": {},
@@ -30,7 +31,7 @@ def record(name, raw, teacher_is, recall, protocol="paper", precision=0.5, **ext
         "csbench_version": __version__,
         "metrics": {"teacher": {"n": 10000, "is": teacher_is, "fid": 100 - 10 * teacher_is, "precision": precision,
                                 "recall": recall, "density": 0.9, "coverage": 0.8, "class_entropy": 2.0,
-                                "mean_confidence": 0.9},
+                                "mean_confidence": 0.9, **shares},
                     "inception": {"unavailable": "weights missing"}},
         **extra,
     })
@@ -53,8 +54,10 @@ RECORDS = [
            cas={"scores": [0.74, 0.75, 0.74], "label_agreement": [0.96, 0.96, 0.96]}, copying=copying(0.99, True)),
     record("few_per_class", [0.40, 0.42, 0.41], 9.0, 0.05, cas=None),  # confident prototypes, no diversity
     record("acgan", [0.60, 0.58, 0.61], 5.0, 0.4, precision=0.4, per_class=per_class([0.6] * 9 + [0.32]),
+           class_shares=[0.4, 0.4] + [0.025] * 8,
            cas={"scores": [0.55, 0.56, 0.54], "label_agreement": [0.81, 0.80, 0.82]}, copying=copying(0.01, False)),
-    record("real_five_classes", [0.38, 0.38, 0.39], 4.7, 0.6, per_class=per_class(FIVE_CLASSES)),
+    record("real_five_classes", [0.38, 0.38, 0.39], 4.7, 0.6, per_class=per_class(FIVE_CLASSES),
+           class_shares=[0.2] * 5 + [0.0] * 5),
     record("memoriser", [0.74, 0.73, 0.75], 7.4, 0.7, copying=copying(0.97, True)),
     record("two_seeds", [0.50, 0.52], 3.0, 0.2),
     record("uniform_noise", [0.10, 0.10, 0.11], 1.2, 0.0),
@@ -136,8 +139,18 @@ def test_worst_class_and_heatmap_show_the_missing_classes(board, tmp_path):
 def test_cas_column_and_dash_without_labels(board):
     ranked = section(board, "### Ranked generators")
     assert "| 0.550 (0.81) |" in ranked
-    assert "| `few_per_class` | 0.547 ± 0.045 | 0.474 | 3 | – | – | – |" in ranked
+    assert "| `few_per_class` | 0.547 ± 0.045 | – | 0.474 | 3 | – | – | – |" in ranked
     assert "| 0.743 (0.96) |" in section(board, "### References")
+
+
+def test_class_balance_sits_beside_cs_and_shows_the_imbalance_that_cs_hides(board):
+    """acgan: 80 % of its samples in two classes; real_five_classes: no sample in five; no shares: a dash."""
+    frame = board_frame(RECORDS, "paper").set_index("generator")
+    assert frame.loc["acgan"].balance == pytest.approx(0.639, abs=1e-3) and frame.loc["acgan"].rarest == 0.025
+    assert frame.loc["real_five_classes"].balance == pytest.approx(0.699, abs=1e-3)
+    assert "| 1 | `acgan` | 0.796 ± 0.025 | 0.64 (0.025) | " in section(board, "### Ranked generators")
+    assert "| `real_five_classes` | 0.511 ± 0.010 | 0.70 (0.000) | " in section(board, "### References")
+    assert "| `uniform_noise` | 0.138 ± 0.015 | – | " in section(board, "### References")
 
 
 def test_flagged_copies_are_listed_apart_and_references_stay_references(board):

@@ -11,6 +11,7 @@ from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 
 from csbench.metrics import (
+    class_balance,
     class_statistics,
     fid,
     frechet_distance,
@@ -118,6 +119,17 @@ def test_class_statistics_of_one_class_predictions():
     assert s["mean_confidence"] == pytest.approx(0.9)
     assert s["class_entropy"] == pytest.approx(s["conditional_entropy"])
     assert s["class_entropy"] == pytest.approx(-(0.1 * np.log(0.1) + 0.9 * np.log(0.9)))
+
+
+def test_a_set_with_most_samples_in_two_classes_has_a_low_class_balance():
+    """80 % of the samples in two classes, the rest spread over eight: the imbalance a high CS can hide."""
+    labels = np.repeat(np.arange(10), [400, 400] + [25] * 8)
+    s = class_statistics(np.eye(10)[labels])
+    expected = -(2 * 0.4 * np.log(0.4) + 8 * 0.025 * np.log(0.025)) / np.log(10)
+    assert s["class_balance"] == pytest.approx(expected) and expected == pytest.approx(0.639, abs=1e-3)
+    assert s["rarest_class_share"] == pytest.approx(0.025)
+    assert class_balance([0.1] * 10) == pytest.approx({"class_balance": 1.0, "rarest_class_share": 0.1})
+    assert class_balance([0.0, 1.0, 0.0]) == {"class_balance": 0.0, "rarest_class_share": 0.0}
 
 
 def test_inception_score_cuts_its_parts_as_the_original_code():

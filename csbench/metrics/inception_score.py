@@ -50,5 +50,18 @@ def class_statistics(probs) -> dict:
         "class_entropy": float(entr(p.mean(0)).sum()),
         "conditional_entropy": float(entr(p).sum(1).mean()),
         "class_shares": shares.tolist(),
+        **class_balance(shares),
         "mean_confidence": float(p.max(1).mean()),
     }
+
+
+def class_balance(shares) -> dict:
+    """How evenly the samples spread over the classes by their most probable class (`class_shares`).
+
+    `class_balance` is the entropy of the shares over log(classes): 1 when every class is as frequent, 0 when all
+    samples fall in one; `rarest_class_share` is the smallest share (1 / classes when balanced). Soft labels teach
+    a class from few samples, so a set can score a high CS while unbalanced: these say how unbalanced.
+    """
+    shares = np.asarray(shares, dtype=float)
+    return {"class_balance": float(entr(shares).sum() / np.log(len(shares))),
+            "rarest_class_share": float(shares.min())}
