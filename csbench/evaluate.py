@@ -31,8 +31,8 @@ from .results import (
     CsSeedRecord,
     Provenance,
     generator_provenance,
-    readable_record,
     record_path,
+    refuse_foreign_record,
     write_record,
 )
 from .sandbox import Limits, context, describe, describe_for, sample_labelled
@@ -385,16 +385,6 @@ def cs_summary(record: CsRecord) -> str:
             f"{n - 1} degrees of freedom)")
 
 
-def refuse_foreign_record(path: Path, gen) -> None:
-    """A record names its generator, so a file registering another file's name would silently replace its record."""
-    existing = readable_record(path)
-    if existing is not None:
-        theirs = existing.generator.get("file")
-        if theirs is not None and theirs != gen.path.name:
-            raise CsbenchError(f"{path} holds the record of generator file {theirs}, and {gen.path.name} registers "
-                               f"the same name {gen.name!r}: rename the generator, or pass --replace to overwrite it")
-
-
 def plan(suite: Suite, protocol: Protocol, seeds: Sequence[int], device: str) -> str:
     """What a run will train and about how long it takes here, from a quick timing of the student."""
     from .compression import seconds_per_training
@@ -439,7 +429,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
         draw = draw_sandboxed
     path = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
     if not replace:
-        refuse_foreign_record(path, gen)
+        refuse_foreign_record(path, generator_provenance(gen), ", or pass --replace to overwrite it")
     announce(plan(suite, protocol, seeds, options.device))
     units = [Unit(Path(generator_file), suite, protocol, seed, metrics=i == 0, options=options,
                   protected=(Path(out_dir),)) for i, seed in enumerate(seeds)]

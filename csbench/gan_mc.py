@@ -20,7 +20,14 @@ from .cache import atomic_path
 from .compression import pixel_mean, student_inputs, train_student
 from .errors import CsbenchError
 from .evaluate import RunOptions, dropout_seed, label_samples, real_logits, reference_scores, suite_inputs
-from .results import ImageCompressRecord, Provenance, generator_provenance, record_path, write_record
+from .results import (
+    ImageCompressRecord,
+    Provenance,
+    generator_provenance,
+    record_path,
+    refuse_foreign_record,
+    write_record,
+)
 from .sandbox import context, describe_for
 from .sandbox import sample as sandboxed_sample
 from .suites import Protocol, Suite, get_suite
@@ -47,6 +54,8 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     device, limits = options.device, options.limits
     protected = [out_dir, *([options.data_root] if options.data_root else [])]
     gen = describe_for(generator_file, suite.name, limits, protected)
+    path = record_path(Path(out_dir), f"{suite.name}/compress", gen.name, protocol.name, suite.default_protocol)
+    refuse_foreign_record(path, generator_provenance(gen), ", or move that record away to compress with this file")
     teacher, train, test = suite_inputs(suite, options)
     with timings.measure("reference"):
         real_only = [s.accuracy for s in reference_scores(suite, protocol, teacher, train, test, seeds, device)]
@@ -88,6 +97,5 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
         timings_s=timings.rounded(),
         provenance=Provenance.here(device, torch.get_num_threads(), torch=torch.__version__),
     )
-    write_record(record_path(Path(out_dir), f"{suite.name}/compress", gen.name, protocol.name,
-                             suite.default_protocol), record)
+    write_record(path, record)
     return record

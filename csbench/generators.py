@@ -49,6 +49,18 @@ class SampleContext:
 
 WEIGHT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 WEIGHT_SCHEMES = ("https", "http")
+GENERATOR_NAME = re.compile(r"(?=.{1,100}$)[A-Za-z0-9_][A-Za-z0-9_.]*(-[A-Za-z0-9_.]+)*")
+"""Words of letters, digits, '_' and '.' joined by single hyphens: a name is its record's file name, and '--' joins
+a record's name to its protocol and seed (`results.record_path`), so a name holding it could alias another's."""
+
+
+def check_generator_name(name: object, who: str) -> str:
+    """`name` if it may name a generator (`GENERATOR_NAME`), else a one-line GeneratorError."""
+    if not (isinstance(name, str) and GENERATOR_NAME.fullmatch(name)):
+        raise GeneratorError(f"{who} registers the name {clean(name, 80)!r}; a name (it names the result file) is "
+                             "words of letters, digits, '_' and '.' joined by single hyphens ('--' separates a "
+                             "record's name from its protocol)")
+    return name
 
 
 @dataclass(frozen=True)
@@ -235,12 +247,50 @@ def load_generator_file(path: Path | str) -> Generator:
         GENERATORS.update(before)
         raise GeneratorError(f"generator file {path.name} raised on import: {type(exc).__name__}: {exc}") from None
     new = [g for n, g in GENERATORS.items() if before.get(n) is not g]
-    if len(new) != 1:
-        raise GeneratorError(f"generator file {path.name} must register exactly one generator with "
-                             f"@csbench.generator, it registered {len(new)}")
+    try:
+        if len(new) != 1:
+            raise GeneratorError(f"generator file {path.name} must register exactly one generator with "
+                                 f"@csbench.generator, it registered {len(new)}")
+        check_generator_name(new[0].name, f"generator file {clean(path.name, 100)}")
+    except GeneratorError:
+        GENERATORS.clear()
+        GENERATORS.update(before)
+        raise
     registered = Generator(**{**new[0].__dict__, "path": path})
     GENERATORS[registered.name] = registered
     return registered
+
+
+def repository_path(path: Path) -> str:
+    """`path` within the git repository that holds it (POSIX form), or its absolute path outside one: what names a
+    generator file wherever the repository is checked out."""
+    path = path.resolve()
+    root = next((folder for folder in path.parents if (folder / ".git").exists()), None)
+    return (path.relative_to(root) if root else path).as_posix()
+
+
+def sibling_files(path: Path) -> list[Path]:
+    """What a generator file may import or read beside itself, other than declared weights: the files of its folder
+    that are not generator files (helper modules `_*.py`, weights, data) and everything in its folder's helper
+    folders (`_`-prefixed; Python's `__pycache__` aside). Other generator files (`*.py` not starting with `_`) and
+    sub-folders are other generators' inputs (generators/cifar10/), not this one's."""
+    folder = path.resolve().parent
+    out = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_file() and not (entry.suffix == ".py" and not entry.name.startswith("_")):
+            out.append(entry)
+        elif entry.is_dir() and entry.name.startswith("_") and entry.name != "__pycache__":
+            out += [p for p in sorted(entry.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    return out
+
+
+def siblings_sha256(path: Path) -> str:
+    """One digest of `sibling_files`: their paths relative to the folder and their contents' sha256."""
+    folder = path.resolve().parent
+    digest = hashlib.sha256()
+    for sibling in sibling_files(path):
+        digest.update(f"{sibling.relative_to(folder).as_posix()}\0{sha256_file(sibling)}\n".encode())
+    return digest.hexdigest()
 
 
 def check_samples(samples: Any, n: int, shape: tuple[int, ...], name: str = "generator",

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 
 from . import __version__
 from .cache import atomic_write_text
-from .errors import CsbenchError
+from .errors import CsbenchError, clean
 from .registry import Choice
 
 R = TypeVar("R", bound="Record")
@@ -69,7 +69,7 @@ class Record:
     kind: ClassVar[RecordKind]
     schema: ClassVar[int]
 
-    generator: dict  # name, file, sha256
+    generator: dict  # its identity, see generator_provenance (0.2 records: name, file and sha256 only)
     sandbox: dict | None  # the protections the generator's process had (None in tabular records before schema 2)
     suite: str
     teacher: dict
@@ -231,10 +231,45 @@ def parse_record(data: dict) -> Record:
 
 
 def generator_provenance(gen) -> dict:
-    """The generator file a record belongs to: a `SandboxedGenerator` or `Generator` with its `path`."""
+    """The identity of the generator file a record belongs to (a `SandboxedGenerator` or `Generator` with its
+    `path`): its name, base name, path within its repository (`generators.repository_path`), content sha256, the
+    pins of its declared weight files and one digest of its siblings (`generators.siblings_sha256`). A record is
+    current only while all of them are unchanged; records written before csbench 0.3 hold only name, file and
+    sha256, so their identity is unknown and they are never current."""
     from .cache import sha256_file
+    from .generators import repository_path, siblings_sha256
 
-    return {"name": gen.name, "file": gen.path.name, "sha256": sha256_file(gen.path)}
+    return {"name": gen.name, "file": gen.path.name, "path": repository_path(gen.path),
+            "sha256": sha256_file(gen.path), "weights": {w.name: str(w.pin) for w in gen.weights},
+            "siblings_sha256": siblings_sha256(gen.path)}
+
+
+def owner_problem(existing: Record | None, identity: dict) -> str | None:
+    """Why the record `existing` belongs to another generator file than `identity` names, or None: the same path
+    within the repository (an edited file is the same generator); for a record from before csbench 0.3, which names
+    no path, the same base name and content."""
+    if existing is None or existing.generator.get("file") is None:
+        return None
+    theirs = existing.generator
+    if "path" in theirs:
+        if theirs["path"] == identity["path"]:
+            return None
+        owner = f"generator file {clean(theirs['path'], 200)}"
+    else:
+        if theirs["file"] == identity["file"] and theirs.get("sha256") == identity["sha256"]:
+            return None
+        owner = (f"generator file {clean(theirs['file'], 100)} (sha256 {clean(theirs.get('sha256'), 64)[:12]}..., "
+                 "from before records named a file's path)")
+    return (f"holds the record of {owner}, and {clean(identity['path'], 200)} registers the same name "
+            f"{identity['name']!r}")
+
+
+def refuse_foreign_record(path: Path, identity: dict, remedy: str = "") -> None:
+    """A record names its generator, so a file registering another file's name would silently replace its record:
+    raise one line naming both files unless the record at `path` is this generator's (`owner_problem`)."""
+    problem = owner_problem(readable_record(path), identity)
+    if problem:
+        raise CsbenchError(f"{clean(path, 300)} {problem}: rename the generator{remedy}")
 
 
 def record_path(out_dir: Path | str, suite: str, generator: str, protocol: str, default_protocol: str) -> Path:

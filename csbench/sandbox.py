@@ -45,6 +45,7 @@ from .generators import (
     Generator,
     SampleContext,
     WeightFile,
+    check_generator_name,
     check_labels,
     check_samples,
     declared_weights,
@@ -618,7 +619,6 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
         _remove(tmp)
 
 
-SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 DESCRIBED: dict[tuple[Path, str, Limits], SandboxedGenerator] = {}
 
 
@@ -634,10 +634,7 @@ def describe(file: Path | str, limits: Limits = Limits(), protected: Sequence[Pa
         weights = declared_weights(path)  # before the child runs: it can change nothing that is downloaded
         child = run_child(path, limits, protected=protected)
         meta = child.meta
-        if not SAFE_NAME.fullmatch(meta["name"]):
-            raise GeneratorError(f"generator file {clean(path.name, 100)} registers the name "
-                                 f"{clean(meta['name'], 80)!r}; a name (it names the result file) may use letters, "
-                                 "digits, '_', '-' and '.'")
+        check_generator_name(meta["name"], f"generator file {clean(path.name, 100)}")
         if tuple(meta["weights"]) != weights:
             raise GeneratorError(f"generator file {clean(path.name, 100)} registers weight files other than its "
                                  "source declares: the weights= of its generator(...) call must be literal")

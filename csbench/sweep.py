@@ -18,7 +18,6 @@ from typing import Callable, Sequence
 
 from . import __version__
 from .backends import Failed, RayBackend, SlurmBackend
-from .cache import sha256_file
 from .errors import CsbenchError
 from .evaluate import RunOptions, Unit, cs_summary, evaluate, evaluate_unit, merge_seed_records, unit_reference
 from .progress import progress_bar
@@ -28,8 +27,10 @@ from .results import (
     CsSeedRecord,
     Record,
     as_stored,
+    generator_provenance,
     readable_record,
     record_path,
+    refuse_foreign_record,
     seed_record_path,
     write_record,
 )
@@ -51,6 +52,9 @@ class Outcome:
     detail: str = ""
 
 
+FOREIGN_REMEDY = ", or move that record away to evaluate this file under its name"
+
+
 def generator_files(directory: Path | str) -> list[Path]:
     """Every generator file below `directory`; files and folders starting with "_" are helpers, not generators."""
     root = Path(directory)
@@ -70,26 +74,28 @@ def teacher_pin(record: CsRecord | CsSeedRecord) -> str:
     return record.teacher.get("pin", f"sha256:{record.teacher.get('sha256')}")
 
 
-def _same_inputs(record: CsRecord | CsSeedRecord, generator_sha256: str, suite: Suite, protocol: Protocol) -> bool:
-    """Same generator file, teacher and protocol, and made by this csbench version (bumped when results change)."""
+def _same_inputs(record: CsRecord | CsSeedRecord, generator: dict, suite: Suite, protocol: Protocol) -> bool:
+    """Same generator identity (`results.generator_provenance`: file, path, weights, siblings), teacher and
+    protocol, and made by this csbench version (bumped when results change)."""
     return (record.provenance.csbench_version == __version__
-            and record.generator.get("sha256") == generator_sha256
+            and record.generator == generator
             and teacher_pin(record) == str(suite.teacher.pin)
             and record.protocol == as_stored(protocol.to_dict()))
 
 
-def is_current(record: Record | None, generator_sha256: str, suite: Suite, protocol: Protocol,
+def is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol,
                seeds: Sequence[int]) -> bool:
-    """A record is current when the generator file, teacher, protocol and seeds are all the ones asked for, and it
-    holds the sample-quality metrics (records written before they existed are redone)."""
-    return (isinstance(record, CsRecord) and _same_inputs(record, generator_sha256, suite, protocol)
+    """A record is current when every input that can change the samples (the generator's identity, `generator`)
+    and the teacher, protocol and seeds are all the ones asked for, and it holds the sample-quality metrics
+    (records written before they existed are redone)."""
+    return (isinstance(record, CsRecord) and _same_inputs(record, generator, suite, protocol)
             and record.seeds == list(seeds) and record.metrics is not None)
 
 
-def seed_is_current(record: Record | None, generator_sha256: str, suite: Suite, protocol: Protocol, seed: int,
+def seed_is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol, seed: int,
                     metrics: bool) -> bool:
     """A seed record is current for the same inputs and seed, with metrics where its record takes them from it."""
-    return (isinstance(record, CsSeedRecord) and _same_inputs(record, generator_sha256, suite, protocol)
+    return (isinstance(record, CsSeedRecord) and _same_inputs(record, generator, suite, protocol)
             and record.seed == seed and (record.metrics is not None or not metrics))
 
 
@@ -137,9 +143,14 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
                 outcome = Outcome(path, Status.UNSUPPORTED)
             else:
                 existing = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
-                if is_current(readable_record(existing), sha256_file(path), suite, protocol, seeds):
+                identity = generator_provenance(gen)
+                refuse_foreign_record(existing, identity, FOREIGN_REMEDY)
+                if is_current(readable_record(existing), identity, suite, protocol, seeds):
                     outcome = Outcome(path, Status.CURRENT, existing.name)
                 elif backend is not None:
+                    for seed in seeds:
+                        refuse_foreign_record(seed_record_path(out_dir, suite.name, gen.name, protocol.name,
+                                                               suite.default_protocol, seed), identity, FOREIGN_REMEDY)
                     remote.append((path, gen))
                     continue
                 else:
@@ -169,10 +180,10 @@ def run_units(backend: RayBackend | SlurmBackend, generators: Sequence[tuple[Pat
     done: dict[Path, dict[int, CsSeedRecord]] = {path: {} for path, _ in generators}
     todo = []
     for path, gen in generators:
-        digest = sha256_file(path)
+        identity = generator_provenance(gen)
         for i, seed in enumerate(seeds):
             existing = seed_path(gen, seed)
-            if seed_is_current(record := readable_record(existing), digest, suite, protocol, seed, metrics=i == 0):
+            if seed_is_current(record := readable_record(existing), identity, suite, protocol, seed, metrics=i == 0):
                 done[path][seed] = record
             else:
                 todo.append(Unit(path, suite, protocol, seed, metrics=i == 0, options=options, protected=(out_dir,)))

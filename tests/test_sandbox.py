@@ -183,7 +183,8 @@ def test_evaluate_all_refuses_a_name_two_files_register_or_one_that_leaves_the_r
     assert [(o.file.name, o.status, o.detail) for o in outcomes] == [
         ("a.py", "failed", "generator name 'returns_nan' is registered by 2 files: a.py, sub/b.py"),
         ("evil.py", "failed", "generator file evil.py registers the name '../evil'; a name (it names the result "
-                              "file) may use letters, digits, '_', '-' and '.'"),
+                              "file) is words of letters, digits, '_' and '.' joined by single hyphens ('--' "
+                              "separates a record's name from its protocol)"),
         ("b.py", "failed", "generator name 'returns_nan' is registered by 2 files: a.py, sub/b.py")]
     assert not (tmp_path / "results").exists()
 

@@ -20,7 +20,7 @@ from ..cache import atomic_path
 from ..data import Split
 from ..errors import CsbenchError
 from ..progress import progress_bar
-from ..results import Provenance, TabularCompressRecord, generator_provenance, write_record
+from ..results import Provenance, TabularCompressRecord, generator_provenance, refuse_foreign_record, write_record
 from ..sandbox import Limits, context, describe_for
 from ..sandbox import sample as sandboxed_sample
 from ..stats import ratio_interval
@@ -109,6 +109,9 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
     seeds = list(suite.seeds if seeds is None else seeds)
     protected = [p for p in (out_dir, students_dir, prep.data_root) if p is not None]
     gen = describe_for(generator_file, suite.name, limits, protected)
+    path = Path(out_dir) / suite.name / f"{gen.name}.json" if out_dir is not None else None
+    if path is not None:
+        refuse_foreign_record(path, generator_provenance(gen), ", or move that record away to compress with this file")
     ctx = context(gen, suite.name, (train.rows.shape[1],), suite.num_classes, train)
     n_generated = generated_rows(ratio, len(train))
     scores = {c: {k: [] for k in suite.student_sizes} for c in CONDITIONS}
@@ -156,6 +159,6 @@ def compress(prep: Prepared, generator_file: Path | str, *, ratio: float | None 
         timings_s=timings.rounded(),
         provenance=Provenance.here("cpu", sklearn=sklearn.__version__),
     )
-    if out_dir is not None:
-        write_record(Path(out_dir) / suite.name / f"{gen.name}.json", record)
+    if path is not None:
+        write_record(path, record)
     return record
