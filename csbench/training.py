@@ -29,7 +29,9 @@ Loss = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.
 @dataclass(frozen=True)
 class Recipe:
     """What a family trains and how: `loss(model, images in [0, 1], labels, generator)` is minimised with Adam;
-    `ema_decay` keeps an exponential moving average of the weights (the one that samples) when set."""
+    `ema_decay` keeps an exponential moving average of the weights (the one that samples) when set, its decay
+    at step t held to (1 + t) / (10 + t) early on (TensorFlow's num_updates rule), so that a short training's
+    average is not dominated by the random initial weights."""
 
     network: Callable[[], nn.Module]
     loss: Loss
@@ -123,9 +125,10 @@ def train(recipe: Recipe, state: TrainState, images: torch.Tensor, labels: torch
         loss.backward()
         state.optimiser.step()
         if state.ema is not None:
+            decay = min(recipe.ema_decay, (1 + state.step) / (10 + state.step))
             with torch.no_grad():
                 for averaged, current in zip(state.ema.parameters(), state.model.parameters()):
-                    averaged.lerp_(current, 1 - recipe.ema_decay)
+                    averaged.lerp_(current, 1 - decay)
                 for averaged, current in zip(state.ema.buffers(), state.model.buffers()):
                     averaged.copy_(current)
         state.step += 1

@@ -121,3 +121,13 @@ def test_missing_or_mispinned_weights_are_one_line_errors(module, network, what,
     (tmp_path / "short.pt").write_bytes((tmp_path / "w.pt").read_bytes()[:-100])
     with pytest.raises(GeneratorError, match=f"^{what} .*short.pt do not match the sha256 pinned in the generator"):
         module.load_network(tmp_path / "short.pt", digest, "train it")
+
+
+def test_the_average_of_a_short_training_leans_on_the_trained_weights():
+    """Step 0 averages with decay 1/10, not 0.999: the EMA is mostly the trained weights, not the initial ones."""
+    recipe, (images, labels) = TINY["ddpm"], tiny_images()
+    state = new_state(recipe, 0)
+    initial = [p.clone() for p in state.model.parameters()]
+    list(train(recipe, state, images, labels, 1, seed=0, save_every=1))
+    for start, trained, averaged in zip(initial, state.model.parameters(), state.ema.parameters()):
+        assert torch.allclose(averaged, 0.1 * start + 0.9 * trained, atol=1e-6)
