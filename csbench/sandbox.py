@@ -16,13 +16,16 @@ control characters and markup before it reaches an error message.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import itertools
 import json
 import math
 import os
 import re
 import selectors
+import shlex
 import shutil
 import signal
 import site
@@ -31,6 +34,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,14 +89,17 @@ def _import_timeout_default() -> float:
 @dataclass(frozen=True)
 class Limits:
     """Per child process. `memory_mib` limits each process's data (heap) memory and all its processes' anonymous
-    and shared memory together; `import_timeout_s` (default $CSBENCH_IMPORT_TIMEOUT or 120) bounds importing the
-    file; `tasks` caps processes and threads; `scratch_mib` sizes its writable folder (under bubblewrap)."""
+    and shared memory together, and, where the harness can create a memory cgroup, all the memory the kernel
+    charges them, its own included; `import_timeout_s` (default $CSBENCH_IMPORT_TIMEOUT or 120) bounds importing
+    the file; `tasks` caps processes and threads; `open_files` caps each process's open files (pipes included);
+    `scratch_mib` sizes its writable folder, a tmpfs."""
 
     timeout_s: float = 3600.0
     memory_mib: int = 8192
     import_timeout_s: float = field(default_factory=_import_timeout_default)
     tasks: int = 1024
     scratch_mib: int = 1024
+    open_files: int = 256
 
 
 @dataclass(frozen=True)
@@ -336,12 +343,147 @@ def _usage(pid: int) -> tuple[float, int]:
     return kib / 1024, tasks
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    """The whole process group; under bubblewrap its PID namespace ends with it (--die-with-parent)."""
+CGROUPS = Path("/sys/fs/cgroup")
+SANDBOX_PROCESSES = 3  # beside the generator's tasks: bubblewrap's two, or the fallback's waiting process and init
+
+
+def _cgroup_paths() -> dict[str, Path]:
+    """The harness's own cgroup folder per hierarchy: "" for cgroup v2, else a v1 controller's name."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return {}
+    paths = {}
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        mount = CGROUPS if not controllers else CGROUPS / controllers
+        for name in controllers.split(",") if controllers else [""]:
+            paths[name] = mount / path.lstrip("/")
+    return paths
+
+
+def _write(folder: Path, name: str, value: object) -> None:
+    (folder / name).write_text(str(value))
+
+
+class Cgroup:
+    """The sandbox's own cgroups, where the harness may create them (root, or a delegated cgroup v2 subtree): the
+    kernel then bounds all the sandbox's memory, the kernel's own for its pipes, files and folders included, and
+    its tasks, and the harness ends every process in them, however it detached itself. One folder on cgroup v2;
+    the memory and pids hierarchies' on v1."""
+
+    def __init__(self, folders: list[Path], limits: list[str]):
+        self.folders, self.limits = folders, limits
+
+    @classmethod
+    def create(cls, memory_mib: int, tasks: int) -> Cgroup | None:
+        """New cgroups with these limits, or None where this machine lets the harness create none."""
+        name = f"csbench-sandbox-{os.getpid()}-{next(_COUNTER)}"
+        paths = _cgroup_paths()
+        v2 = paths.get("")
+        for parent in [v2, v2.parent] if v2 and (CGROUPS / "cgroup.controllers").exists() else []:
+            try:
+                delegated = (parent / "cgroup.subtree_control").read_text().split()
+            except OSError:
+                continue
+            if "memory" in delegated:
+                pids = tasks + SANDBOX_PROCESSES if "pids" in delegated else None
+                made = cls._make(parent / name, {"memory.max": memory_mib << 20, "memory.swap.max": 0,
+                                                 "pids.max": pids})
+                if made:
+                    return cls([made], [f"memory={memory_mib} MiB"] + ([f"tasks={pids}"] if pids else []))
+        folders, limits = [], []
+        for controller, settings, text in (
+                ("memory", {"memory.limit_in_bytes": memory_mib << 20, "memory.memsw.limit_in_bytes": memory_mib << 20},
+                 f"memory={memory_mib} MiB"),
+                ("pids", {"pids.max": tasks + SANDBOX_PROCESSES}, f"tasks={tasks + SANDBOX_PROCESSES}")):
+            made = cls._make(paths[controller] / name, settings) if controller in paths else None
+            if made:
+                folders.append(made)
+                limits.append(text)
+        if not any(text.startswith("memory") for text in limits):
+            cls(folders, limits).remove()
+            return None
+        return cls(folders, limits)
+
+    @staticmethod
+    def _make(folder: Path, settings: dict[str, int | None]) -> Path | None:
+        """The folder, made and set (a setting whose file is missing is left out); None where that failed. Empty
+        sandbox cgroups a killed harness left beside it are removed first (a cgroup with processes cannot be)."""
+        for stale in folder.parent.glob("csbench-sandbox-*-*"):
+            with contextlib.suppress(OSError, ValueError):
+                if not Path(f"/proc/{int(stale.name.split('-')[2])}").exists():
+                    stale.rmdir()
+        try:
+            folder.mkdir()
+        except OSError:
+            return None
+        try:
+            for key, value in settings.items():
+                if value is not None and (folder / key).exists():
+                    _write(folder, key, value)
+            return folder
+        except OSError:
+            folder.rmdir()
+            return None
+
+    def command(self, command: list[str]) -> list[str]:
+        """`command`, started in these cgroups: the shell moves itself in, then becomes the command."""
+        joins = "".join(f"echo 0 > {shlex.quote(str(folder / 'cgroup.procs'))} && " for folder in self.folders)
+        return ["/bin/sh", "-c", joins + 'exec "$@"', "csbench-sandbox", *command]
+
+    def out_of_memory(self) -> bool:
+        """Whether the kernel ended a process here for using more memory than the limit."""
+        for folder in self.folders:
+            for events in ("memory.events", "memory.oom_control"):
+                try:
+                    fields = dict(line.split() for line in (folder / events).read_text().splitlines())
+                except (OSError, ValueError):
+                    continue
+                if int(fields.get("oom_kill", 0)):
+                    return True
+        return False
+
+    def kill(self) -> None:
+        """SIGKILL to every process in these cgroups."""
+        for folder in self.folders:
+            try:
+                if (folder / "cgroup.kill").exists():
+                    _write(folder, "cgroup.kill", 1)
+                    continue
+                for pid in (folder / "cgroup.procs").read_text().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            except OSError:
+                pass
+
+    def remove(self) -> None:
+        """End every process in these cgroups, then remove them (each once its last process has ended)."""
+        deadline = time.monotonic() + DRAIN_S
+        for folder in self.folders:
+            while folder.exists():
+                self.kill()
+                try:
+                    folder.rmdir()
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)
+
+
+_COUNTER = itertools.count()
+
+
+def _kill(proc: subprocess.Popen, cgroup: Cgroup | None) -> None:
+    """The whole process group, whose PID namespace ends with it, and every process in the sandbox's cgroups."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    if cgroup:
+        cgroup.kill()
     proc.wait()
 
 
@@ -356,7 +498,7 @@ class _Run:
 
 
 def _supervise(proc: subprocess.Popen, channels: dict[str, _Channel], limits: Limits, started: float,
-               import_limit_s: float) -> _Run:
+               import_limit_s: float, cgroup: Cgroup | None = None) -> _Run:
     """Wait for the child with every deadline, reading its pipes and measuring its tree; then kill what is left
     and give its pipes DRAIN_S to close. Ctrl-C included, nothing of the child outlives this."""
     stopped, peak, measured = None, 0.0, 0.0
@@ -377,7 +519,7 @@ def _supervise(proc: subprocess.Popen, channels: dict[str, _Channel], limits: Li
             _pump(pipes, min(POLL_S, started + limits.timeout_s - now))
         ended = time.monotonic()
     finally:
-        _kill(proc)
+        _kill(proc, cgroup)
     drain_until = time.monotonic() + DRAIN_S
     while any(c.open for c in pipes) and time.monotonic() < drain_until:
         _pump(pipes, drain_until - time.monotonic())
@@ -546,18 +688,51 @@ def _result(run: _Run, channels: dict[str, _Channel], samples_file, labels_file,
     return meta, samples, labels
 
 
+TEARDOWN_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _ended_by_signals():
+    """While a sandbox runs, SIGTERM and SIGHUP end the harness as Ctrl-C does, through its `finally` blocks, so
+    the sandbox is torn down and its folder removed first (the default action would leave both). Only where Python
+    may handle signals (the main thread), and only in place of the default action, never of a handler of the
+    program's own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def end(signum, frame):
+        raise SystemExit(128 + signum)
+
+    replaced = [sig for sig in TEARDOWN_SIGNALS[:2] if signal.getsignal(sig) == signal.SIG_DFL]
+    for sig in replaced:
+        signal.signal(sig, end)
+    try:
+        yield
+    finally:
+        for sig in replaced:
+            signal.signal(sig, signal.SIG_DFL)
+
+
 def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = None, seed: int = 0,
               ctx: SampleContext | None = None, protected: Sequence[Path | str] = (),
               value_range: tuple[float, float] | None = (0.0, 1.0)) -> ChildResult:
     """Import `file` in a sandboxed child; with `n`, also draw `n` samples for `seed` in context `ctx`.
 
     Raises GeneratorError naming the cause for a crash, a hang, a blocked file or an error in the generator."""
+    with _ended_by_signals():
+        return _run_child(file, limits, n, seed, ctx, protected, value_range)
+
+
+def _run_child(file: Path | str, limits: Limits, n: int | None, seed: int, ctx: SampleContext | None,
+               protected: Sequence[Path | str], value_range: tuple[float, float] | None) -> ChildResult:
     folder = generator_folder(file)
     file = folder / Path(file).name
     who = f"generator file {clean(file.name, 100)}"
     exe = bubblewrap()
     # the import limit applies where it is the shorter one; else the child simply times out
     import_limit_s = limits.import_timeout_s if limits.import_timeout_s < limits.timeout_s else math.inf
+    sampling_timeout_s = limits.timeout_s  # what the record shows: describing the file has the import limit
     if n is None:
         limits = dataclasses.replace(limits, timeout_s=min(limits.import_timeout_s, limits.timeout_s))
     file_mib = max(limits.scratch_mib, math.ceil((n or 0) * math.prod(ctx.shape if ctx else ()) * 4 / 2**20) + 1)
@@ -568,6 +743,7 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
                 "result": _Channel(pipes["result"][0], MESSAGE_BYTES),
                 "log": _Channel(pipes["log"][0], LOG_BYTES, tail=True)}
     write_ends = [w for _, w in pipes.values()]
+    cgroup = None
     try:
         for sub in ("lib", "scratch/home", "scratch/tmp"):
             (tmp / sub).mkdir(parents=True)
@@ -586,7 +762,8 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
                 "shape": list(ctx.shape) if ctx else None, "num_classes": ctx.num_classes if ctx else None,
                 "device": ctx.device if ctx else "cpu", "value_range": list(value_range) if value_range else None,
                 "memory_mib": limits.memory_mib, "file_mib": file_mib, "tasks": limits.tasks,
-                "cpu_s": math.ceil(limits.timeout_s * (os.cpu_count() or 1)), "devices": [*DEVICES, *devices],
+                "open_files": limits.open_files, "scratch_mib": limits.scratch_mib, "harness_pid": os.getpid(),
+                "cpu_s": math.ceil(sampling_timeout_s * (os.cpu_count() or 1)), "devices": [*DEVICES, *devices],
                 "bubblewrap": bool(exe), "harness_namespaces": namespace_ids(), "passed_fds": fds,
                 **{f"{name}_fd": pipes[name][1] for name in ("status", "marker", "result")},
                 "samples_fd": samples_file.fileno(), "labels_fd": labels_file.fileno(),
@@ -595,28 +772,35 @@ def run_child(file: Path | str, limits: Limits = Limits(), *, n: int | None = No
             (tmp / "request.json").write_text(json.dumps(request))
             for channel in channels.values():
                 os.set_blocking(channel.fd, False)
+            cgroup = Cgroup.create(limits.memory_mib, limits.tasks)
             started = time.monotonic()
-            proc = subprocess.Popen(command, cwd=tmp / "scratch", env=env, stdin=subprocess.DEVNULL,
-                                    stdout=pipes["log"][1], stderr=pipes["log"][1], pass_fds=fds,
-                                    start_new_session=True)
+            proc = subprocess.Popen(cgroup.command(command) if cgroup else command, cwd=tmp / "scratch", env=env,
+                                    stdin=subprocess.DEVNULL, stdout=pipes["log"][1], stderr=pipes["log"][1],
+                                    pass_fds=fds, start_new_session=True)
             while write_ends:
                 os.close(write_ends.pop())
-            run = _supervise(proc, channels, limits, started, import_limit_s)
+            run = _supervise(proc, channels, limits, started, import_limit_s, cgroup)
+            if run.stopped is None and run.status and cgroup and cgroup.out_of_memory():
+                run.stopped = "memory"
             if run.stopped:
                 raise GeneratorError(_stopped_message(who, run, limits, import_limit_s))
             meta, samples, labels = _result(run, channels, samples_file, labels_file, n, ctx, who, file_mib)
-        sandbox = {**_report(channels["status"].data), "timeout_s": limits.timeout_s,
+        sandbox = {**_report(channels["status"].data), "timeout_s": sampling_timeout_s,
                    "import_timeout_s": min(import_limit_s, limits.timeout_s),
-                   "memory_mib_all_processes": limits.memory_mib,
+                   "memory_mib_all_processes": limits.memory_mib, "cgroup": cgroup.limits if cgroup else [],
                    "tasks": limits.tasks, **({"scratch_mib": limits.scratch_mib} if exe else {})}
         sampling_s = max(0.0, (run.result_s or run.wall_s) - run.import_s) if run.import_s is not None else None
         return ChildResult(meta, samples, sandbox, sampling_s, run.peak_mib, run.wall_s, run.import_s, labels)
     finally:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, TEARDOWN_SIGNALS)  # no second signal cuts the teardown
         for fd in write_ends:
             os.close(fd)
         for channel in channels.values():
             channel.close()
+        if cgroup:
+            cgroup.remove()
         _remove(tmp)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 DESCRIBED: dict[tuple[Path, str, Limits], SandboxedGenerator] = {}

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CsbenchError, GeneratorError
+from .generators import check_labels
 from .sandbox import ChildResult, Limits, SandboxedGenerator, context, describe, run_child
 from .tasks import Target, task_of
 
@@ -54,6 +55,15 @@ def sample_checks(images: np.ndarray, n: int, shape: tuple[int, ...],
                            span + ("" if in_range else f", expected within [{low:g}, {high:g}]"))]
 
 
+def label_check(labels: np.ndarray, n: int, num_classes: int, name: str) -> Check:
+    """The generator's own labels, checked as `evaluate` checks them (csbench.generators.check_labels)."""
+    try:
+        check_labels(labels, n, num_classes, f"generator {name}")
+    except GeneratorError as exc:
+        return Check("labels", False, str(exc))
+    return Check("labels", True, f"{n} class indices in [0, {num_classes})")
+
+
 def sampling_seconds(child: ChildResult, gen: SandboxedGenerator) -> float:
     """The harness's wall clock from the child's "imported" marker to its result. A marker later than twice what
     the whole describing child took (slack for a busy machine) counts the difference as sampling: a generator
@@ -84,7 +94,8 @@ def protections(sandbox: dict) -> str:
              f"timeout {sandbox.get('timeout_s', 0):g} s", *sandbox.get("rlimits", [])]
     words.append(f"Landlock ABI {sandbox['landlock_abi']}" if sandbox.get("landlock") else "no Landlock")
     words.append("seccomp" if sandbox.get("seccomp") else "no seccomp")
-    for name in ("mount", "pid", "ipc", "network"):
+    words += [f"cgroup {limit}" for limit in sandbox.get("cgroup", [])]
+    for name in ("mount", "pid", "ipc", "network", "cgroup"):
         words.append(f"{name} namespace" if sandbox.get(f"{name}_namespace") else f"no {name} namespace")
     return ", ".join(words)
 
@@ -127,6 +138,8 @@ def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, l
     sampling_s = sampling_seconds(draws[0], gen)
     checks.append(Check(f"draws {n} samples", True, f"seed {seed}, in {sampling_s:.2f} s"))
     checks += sample_checks(draws[0].samples, n, suite.shape, suite.value_range)
+    if draws[0].labels is not None:
+        checks.append(label_check(draws[0].labels, n, suite.num_classes, gen.name))
     first, second = draws[0].samples, draws[1].samples
     same = first.shape == second.shape and np.array_equal(first.view(np.uint32), second.view(np.uint32))
     checks.append(Check("deterministic for a seed", same, "two processes, seed " + str(seed) + ": " +

@@ -6,9 +6,13 @@ import ctypes
 import json
 import os
 import platform
+import re
 import resource
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -395,3 +399,108 @@ def test_a_generator_reads_its_granted_weight_file_and_nothing_beside_it(tmp_pat
     ctx = SampleContext(suite="fashion-mnist", shape=SHAPE, num_classes=10, directory=path.parent,
                         weights={"w.bin": cache / "weights" / "pin1" / "w.bin"})
     assert run_child(path, FAST, n=4, ctx=ctx).samples.reshape(4, -1)[:2, 0].tolist() == [1, 0]
+
+
+# Issue 28: processes and memory outside the limits, one hostile file per hole.
+
+def memory_cgroup() -> bool:
+    """Whether the harness can create a memory cgroup here (root, or a delegated cgroup v2 subtree)."""
+    cgroup = sandbox.Cgroup.create(64, 1)
+    if cgroup:
+        cgroup.remove()
+    return cgroup is not None
+
+
+HARNESS = """
+import sys
+from pathlib import Path
+from csbench import sandbox
+from csbench.generators import SampleContext
+if sys.argv[2] == "fallback":
+    sandbox.bubblewrap = lambda: None
+path = Path(sys.argv[1])
+ctx = SampleContext(suite="fashion-mnist", shape=(1, 28, 28), num_classes=10, directory=path.parent)
+sandbox.run_child(path, sandbox.Limits(120, 2048), n=4, ctx=ctx)
+"""
+
+
+def sleepers() -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"time.sleep(27.1828)" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def harness_with_detached_sandbox(tmp_path: Path, mode: str) -> subprocess.Popen:
+    """A harness process running outlives_harness.py, once both its processes have detached."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "TMPDIR": str(tmp_path / "harness-tmp")}
+    (tmp_path / "harness-tmp").mkdir()
+    path = hostile_in(tmp_path / "gen", "outlives_harness")
+    harness = subprocess.Popen([sys.executable, "-c", HARNESS, str(path), mode], env=env)
+    deadline = time.monotonic() + 90
+    while len(sleepers()) < 2 and harness.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(sleepers()) == 2, "the hostile generator did not start its two processes"
+    return harness
+
+
+def gone_within(seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while sleepers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return sleepers()
+
+
+def test_a_generator_that_clears_its_parent_death_signal_ends_with_the_harness(tmp_path, mode):
+    harness = harness_with_detached_sandbox(tmp_path, mode)
+    harness.kill()  # SIGKILL: the harness cleans nothing up; the kernel must end the sandbox
+    harness.wait()
+    assert gone_within(5) == []
+
+
+def test_sigterm_to_the_harness_tears_the_sandbox_down(tmp_path, mode):
+    harness = harness_with_detached_sandbox(tmp_path, mode)
+    harness.terminate()
+    assert harness.wait(timeout=10) == 128 + signal.SIGTERM
+    assert gone_within(5) == []
+    assert list((tmp_path / "harness-tmp").iterdir()) == []  # its scratch and copy of the request are removed
+    assert not [folder for parent in sandbox._cgroup_paths().values() if parent.is_dir()
+                for folder in parent.glob(f"csbench-sandbox-{harness.pid}-*")]
+
+
+@SECCOMP
+def test_clone3_cgroup_moves_inotify_and_aio_are_refused(tmp_path, mode):
+    # clone3 into the root cgroup, a move there, inotify, AIO; threads still start (libc falls back to clone)
+    assert first_pixels(hostile_in(tmp_path / "gen", "clone3_cgroup"), n=5) == [0, 0, 0, 0, 1]
+
+
+def test_kernel_memory_in_pipes_is_bounded(tmp_path, mode):
+    processes, limits = 8, Limits(60, 1024, tasks=64, open_files=4096)
+    started = time.monotonic()
+    with pytest.raises(GeneratorError) as error:
+        first_pixels(hostile_in(tmp_path / "gen", "many_pipes", {"processes": processes}), limits)
+    # stopped at the memory cgroup's limit, or bounded by the caps on tasks and open files (a pipe takes two)
+    if str(error.value) != ("generator file many_pipes.py used more than 1024 MiB of memory (all its processes "
+                            "together) and was stopped"):
+        got = re.fullmatch(r"generator many_pipes raised while sampling: RuntimeError: the sandbox let (\d+) "
+                           r"processes hold (\d+) pipes with \d+ MiB", str(error.value))
+        assert got and int(got[1]) == processes and int(got[2]) <= processes * (limits.open_files // 2)
+    assert time.monotonic() - started < 60
+
+
+def test_kernel_memory_in_folders_is_bounded(tmp_path, mode):
+    if mode == "bubblewrap" and not memory_cgroup():
+        pytest.skip("bubblewrap's tmpfs has no inode limit, and the harness cannot create a memory cgroup here")
+    path = hostile_in(tmp_path / "gen", "many_folders", {"folders": 2_000_000, "ballast_mib": 512})
+    with pytest.raises(GeneratorError) as error:
+        first_pixels(path, Limits(60, 1024, scratch_mib=600))
+    if mode == "fallback":  # its own tmpfs holds 256 inodes per MiB: the root, home, tmp and the ballast file
+        assert str(error.value) == ("generator many_folders raised while sampling: RuntimeError: made 153596 "
+                                    "folders, then No space left on device")
+    else:
+        assert str(error.value) == ("generator file many_folders.py used more than 1024 MiB of memory (all its "
+                                    "processes together) and was stopped")

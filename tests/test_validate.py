@@ -82,3 +82,18 @@ def test_the_sampling_time_counts_a_late_import_marker():
     honest = ChildResult({}, None, {}, sampling_s=2.0, peak_mib=0, wall_s=7.0, import_s=3.5)
     late = ChildResult({}, None, {}, sampling_s=0.1, peak_mib=0, wall_s=10.0, import_s=9.0)
     assert sampling_seconds(honest, gen) == 2.0 and sampling_seconds(late, gen) == pytest.approx(1.1)
+
+
+def test_validate_refuses_labels_as_evaluate_does(tmp_path):
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    shutil.copy(HOSTILE / "bad_labels.py", folder)
+    problem = first_problem(validate(folder / "bad_labels.py", "fashion-mnist", n=4, limits=Limits(60, 2048)))
+    assert (problem.name, problem.detail) == ("labels", "generator bad_labels returned labels outside [0, 10)")
+
+
+def test_the_record_shows_the_sampling_timeout_not_the_import_one():
+    from csbench.sandbox import describe
+
+    gen = describe(GENERATORS / "uniform_noise.py", Limits(77, 2048, import_timeout_s=30))
+    assert (gen.sandbox["timeout_s"], gen.sandbox["import_timeout_s"]) == (77, 30)
