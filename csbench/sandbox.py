@@ -780,7 +780,7 @@ def _run_child(file: Path | str, limits: Limits, n: int | None, seed: int, ctx: 
             while write_ends:
                 os.close(write_ends.pop())
             run = _supervise(proc, channels, limits, started, import_limit_s, cgroup)
-            if run.stopped is None and run.status and cgroup and cgroup.out_of_memory():
+            if run.stopped is None and cgroup and cgroup.out_of_memory():  # the kernel ended one of its processes
                 run.stopped = "memory"
             if run.stopped:
                 raise GeneratorError(_stopped_message(who, run, limits, import_limit_s))
