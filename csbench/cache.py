@@ -171,9 +171,13 @@ class DownloadLimits:
     total_s: float = 1800.0
 
 
+def pinned_folder() -> Path:
+    return home() / "pinned"
+
+
 def pinned_path(pin: Pin) -> Path:
     """Where the verified copy of a pinned download lives: one file per pin, whatever names declare it."""
-    return home() / "pinned" / f"{pin.kind}-{pin.digest}"
+    return pinned_folder() / f"{pin.kind}-{pin.digest}"
 
 
 def fetch_pinned(url: str, pin: Pin, dest: Path | str, what: str, offline_hint: str,

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from .cache import DownloadLimits, Pin, data_root, fetch_all, sha256_file
+from .cache import DownloadLimits, Pin, data_root, fetch_all, pinned_folder, sha256_file
 from .errors import CsbenchError, GeneratorError, clean
 from .registry import Registry
 
@@ -154,7 +154,9 @@ def dataset_files() -> list[Path]:
     sklearn = importlib.util.find_spec("sklearn")
     if sklearn is not None and sklearn.origin:
         folders.append(Path(sklearn.origin).parent / "datasets" / "data")
-    return [p for folder in folders if folder.is_dir() for p in sorted(folder.rglob("*")) if p.is_file()]
+    downloads = pinned_folder().resolve()  # in a data folder that holds the cache, not a dataset's
+    return [p for folder in folders if folder.is_dir() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.resolve().is_relative_to(downloads)]
 
 
 def refuse_dataset_copy(path: Path, what: str) -> None:

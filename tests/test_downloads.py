@@ -363,3 +363,12 @@ def test_weights_built_from_what_the_file_read_are_refused_before_any_request(tm
     with pytest.raises(GeneratorError, match=r"^generator file url_from_what_it_read.py declares weights that are "
                                              r"not literal \(line \d+\)"):
         describe(tmp_path / "url_from_what_it_read.py", Limits(timeout_s=60, memory_mib=2048))
+
+
+def test_weights_are_not_refused_as_their_own_copy_where_the_data_folder_holds_the_cache(server, monkeypatch,
+                                                                                      tmp_path):
+    monkeypatch.setenv("CSBENCH_DATA", str(home()))
+    server.files["/w.bin"] = b"\x80" + CONTENT
+    pin = sha256_pin(b"\x80" + CONTENT)
+    gen = load_generator_file(write_generator(tmp_path, f"{{'w.bin': ('{server.url}/w.bin', '{pin}')}}"))
+    assert fetch_generator_weights(gen) == {"w.bin": pinned_path(pin)}
