@@ -752,7 +752,7 @@ def _run_child(file: Path | str, limits: Limits, n: int | None, seed: int, ctx: 
             train = tmp / "train.npz"
             _write_train(ctx.train, train)
         weights = weight_files(ctx)
-        command, paths, env = _command(tmp, exe, folder, train, list(weights.values()),
+        command, paths, env = _command(tmp, exe, folder, train, list(dict.fromkeys(weights.values())),
                                        [home(), data_root(), *protected], devices, limits.scratch_mib)
         with tempfile.TemporaryFile(dir=tmp) as samples_file, tempfile.TemporaryFile(dir=tmp) as labels_file:
             fds = [pipes[name][1] for name in ("status", "marker", "result")]

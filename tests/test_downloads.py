@@ -372,3 +372,17 @@ def test_weights_are_not_refused_as_their_own_copy_where_the_data_folder_holds_t
     pin = sha256_pin(b"\x80" + CONTENT)
     gen = load_generator_file(write_generator(tmp_path, f"{{'w.bin': ('{server.url}/w.bin', '{pin}')}}"))
     assert fetch_generator_weights(gen) == {"w.bin": pinned_path(pin)}
+
+
+def test_a_file_declared_under_many_names_is_granted_once_and_read_by_each(server, tmp_path):
+    from csbench.sandbox import context, describe, sample
+
+    server.files["/w.bin"] = b"\x80" + CONTENT
+    pin = sha256_pin(b"\x80" + CONTENT)
+    names = ["w.bin"] + [f"w{i}.bin" for i in range(200)]
+    gen = describe(write_generator(tmp_path / "gen", "{" + ", ".join(
+        f"'{name}': ('{server.url}/w.bin', '{pin}')" for name in names) + "}"), Limits(timeout_s=60, memory_mib=2048))
+    ctx = context(gen, "fashion-mnist", (1, 2, 2), 10)
+    assert len(ctx.weights) == len(names) and set(ctx.weights.values()) == {pinned_path(pin)}
+    pixels = sample(gen, ctx, 2, 0, Limits(timeout_s=60, memory_mib=2048))
+    assert pixels.unique().item() == pytest.approx(128 / 255) and server.hits == ["/w.bin"]
