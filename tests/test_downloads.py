@@ -386,3 +386,14 @@ def test_a_file_declared_under_many_names_is_granted_once_and_read_by_each(serve
     assert len(ctx.weights) == len(names) and set(ctx.weights.values()) == {pinned_path(pin)}
     pixels = sample(gen, ctx, 2, 0, Limits(timeout_s=60, memory_mib=2048))
     assert pixels.unique().item() == pytest.approx(128 / 255) and server.hits == ["/w.bin"]
+
+
+@pytest.mark.parametrize("name", ["authors_acgan.py", "authors_acgan_inferior.py"])
+def test_the_committed_declarations_read_from_source_are_what_the_files_register(name):
+    from conftest import GENERATORS as FOLDER
+
+    from csbench.generators import declared_weights
+
+    path = FOLDER / "cifar10" / name
+    static = declared_weights(path)
+    assert len(static) == 1 and static == load_generator_file(path).weights
