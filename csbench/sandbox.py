@@ -408,7 +408,8 @@ class Cgroup:
 
     @staticmethod
     def _make(folder: Path, settings: dict[str, int | None]) -> Path | None:
-        """The folder, made and set (a setting whose file is missing is left out); None where that failed. Empty
+        """The folder, made and set; None where that failed. The first setting is the limit itself and must take;
+        the others (swap) where the kernel has them, and a None value is left out. Empty
         sandbox cgroups a killed harness left beside it are removed first (a cgroup with processes cannot be)."""
         for stale in folder.parent.glob("csbench-sandbox-*-*"):
             with contextlib.suppress(OSError, ValueError):
@@ -419,8 +420,8 @@ class Cgroup:
         except OSError:
             return None
         try:
-            for key, value in settings.items():
-                if value is not None and (folder / key).exists():
+            for i, (key, value) in enumerate(settings.items()):
+                if value is not None and (i == 0 or (folder / key).exists()):
                     _write(folder, key, value)
             return folder
         except OSError:
