@@ -35,7 +35,7 @@ from .tables import markdown_table
 
 FLOOR_GENERATOR = "uniform_noise"
 QUALITY = ("is", "fid", "precision", "recall", "density", "coverage", "class_entropy", "mean_confidence")
-GROUPS = ("ranked", "reference", "provisional", "copies")
+GROUPS = ("ranked", "reference", "provisional", "copies", "test copies")
 # (column, label, higher is better, digits): metrics that can rank a pair against CS
 SAMPLE_CHECKS = (("teacher_is", "teacher-IS", True, 2), ("teacher_fid", "teacher-FID", False, 1),
                  ("inception_is", "Inception IS", True, 2), ("inception_fid", "Inception FID", False, 1))
@@ -93,9 +93,19 @@ def _balance(record: CsRecord) -> tuple[float, float]:
     return balance["class_balance"], balance["rarest_class_share"]
 
 
-def group_of(name: str, seeds: int, flagged: bool) -> str:
-    """References stay references even when they copy (real_data is the training split); flagged copies are
+def copies_test_split(record: CsRecord) -> bool | None:
+    """Whether the record's samples copy the test split; None where it was not measured (records made before
+    csbench measured it, and records without copy measures)."""
+    test_split = (record.copying or {}).get("test_split")
+    return None if test_split is None else bool(test_split["flagged"])
+
+
+def group_of(name: str, seeds: int, flagged: bool, test_copies: bool | None = None) -> str:
+    """Copies of the test split are never ranked nor shown as a reference: CS is measured on that split. References
+    stay references even when they copy the training data (real_data is the training split); flagged copies are
     set apart from the ranking; rows short of MIN_SEEDS seeds are provisional."""
+    if test_copies:
+        return "test copies"
     if is_reference(name):
         return "reference"
     if flagged:
@@ -112,14 +122,15 @@ def board_row(r: CsRecord) -> dict:
     names, class_cs = class_scores(r) or (None, None)
     worst, worst_cs = worst_class(names, class_cs) if names else (None, float("nan"))
     balance, rarest = _balance(r)
-    row = {"generator": r.generator["name"], "group": group_of(r.generator["name"], seeds, flagged),
+    test_copies = copies_test_split(r)
+    row = {"generator": r.generator["name"], "group": group_of(r.generator["name"], seeds, flagged, test_copies),
            "cs": cs, "half": half if seeds >= MIN_SEEDS else float("nan"), "seeds": seeds,
            "balance": balance, "rarest": rarest,
            "seed_cs": dict(zip(r.seeds, per_seed_cs(r.raw_scores, r.reference_scores).tolist())),
            "raw": float(np.mean(r.raw_scores)), "reference": float(np.mean(r.reference_scores)),
            "classes": names, "class_cs": class_cs, "worst_class": worst, "worst_cs": worst_cs,
            "cas": cas, "agreement": agreement, "copy_rate": copy_rate, "heldout_rate": heldout_rate,
-           "flagged": flagged, "copying": r.copying,
+           "flagged": flagged, "test_copies": test_copies, "copying": r.copying,
            "samples": r.protocol["samples"], "sha256": r.generator["sha256"],
            "date": r.provenance.date[:10], "version": r.provenance.csbench_version,
            "quality_n": (r.metrics or {}).get("teacher", {}).get("n")}
@@ -186,17 +197,24 @@ def group_table(frame: pd.DataFrame, group: str) -> str:
     return markdown_table(GENERATOR_HEADER, [generator_cells(r) for r in frame[frame.group == group].itertuples()])
 
 
-def copies_table(frame: pd.DataFrame) -> str:
-    """Flagged rows with both copy tests' numbers, under the rule each record states."""
-    spaces = ("teacher", "pixel")
-    header = ["generator", "CS", "seeds"] + [f"{s} {k}" for s in spaces
-                                             for k in ("copy rate", "held-out rate", "threshold", "C_T")]
+TRAINING_COPY_COLUMNS = (("copy rate", "copy_rate"), ("held-out rate", "heldout_copy_rate"), ("threshold", "threshold"),
+                         ("C_T", "ct"))
+TEST_COPY_COLUMNS = (("copy rate", "copy_rate"), ("exact copies", "exact_copy_rate"),
+                     ("training rate", "heldout_copy_rate"), ("C_T", "ct"))
+
+
+def copies_table(frame: pd.DataFrame, group: str = "copies", test_split: bool = False) -> str:
+    """A group's rows with one copy test's numbers in both spaces: against the training split, or against the test
+    split (`test_split`), under the rule each record states."""
+    spaces, columns = ("teacher", "pixel"), TEST_COPY_COLUMNS if test_split else TRAINING_COPY_COLUMNS
+    header = ["generator", "CS", "seeds"] + [f"{s} {label}" for s in spaces for label, _ in columns]
     rows = []
-    for r in frame[frame.group == "copies"].itertuples():
+    for r in frame[frame.group == group].itertuples():
         cells = [f"`{r.generator}`", _fmt(r.cs), str(r.seeds)]
+        measures = r.copying.get("test_split", {}) if test_split else r.copying
         for space in spaces:
-            test = r.copying.get(space, {})
-            cells += [_fmt(test.get(k)) for k in ("copy_rate", "heldout_copy_rate", "threshold", "ct")]
+            test = measures.get(space, {})
+            cells += [_fmt(test.get(key)) for _, key in columns]
         rows.append(cells)
     return markdown_table(header, rows)
 
@@ -214,9 +232,9 @@ def details_table(frame: pd.DataFrame) -> str:
 def disagreements(frame: pd.DataFrame, checks=SAMPLE_CHECKS) -> list[str]:
     """Pairs that a metric in `checks` ranks one way while the paired per-seed CS test ranks them the other.
 
-    Flagged copies take no part; a pair needs MIN_SEEDS shared seeds (`direction` says 0 otherwise).
+    Flagged copies (of either split) take no part; a pair needs MIN_SEEDS shared seeds (`direction` says 0 otherwise).
     """
-    rows = [r for r in frame.itertuples() if r.group != "copies"]
+    rows = [r for r in frame.itertuples() if r.group not in ("copies", "test copies")]
     found = []
     for a in rows:
         for b in rows:
@@ -296,6 +314,23 @@ def copies_section(frame: pd.DataFrame) -> str:
     text = " ".join(f"Rule: {rule}" for rule in rules) + (" " if rules else "")
     text += ("These rows are not ranked:" if flagged else "No generator is flagged.")
     return "\n\n".join([text, copies_table(frame)] if flagged else [text])
+
+
+def test_copies_section(frame: pd.DataFrame) -> str:
+    """The test-split copy rule the records state, the rows it was not measured for, then the rows it flags."""
+    measured = [r for r in frame.itertuples() if r.copying and r.copying.get("test_split")]
+    rules = sorted({r.copying["test_split"]["rule"] for r in measured})
+    text = " ".join(f"Rule: {rule}." for rule in rules) + (" " if rules else "")
+    unmeasured = [f"`{r.generator}`" for r in frame.itertuples() if r.copying and not r.copying.get("test_split")]
+    if unmeasured:
+        text += (f"Not measured for {', '.join(unmeasured) if measured else 'any row here'}: records made before this "
+                 "test, whose ranks stand unchecked. ")
+    if not measured:
+        return text.rstrip()
+    flagged = (frame.group == "test copies").any()
+    text += ("These rows are not ranked: their samples copy the images CS is measured on." if flagged
+             else "No generator is flagged.")
+    return "\n\n".join([text, copies_table(frame, "test copies", test_split=True)] if flagged else [text])
 
 
 def _pyplot():
@@ -394,7 +429,8 @@ def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequ
                   f"Not ranked, and shown without an interval, until they have {MIN_SEEDS} seeds.", "",
                   group_table(frame, "provisional"), ""]
     if frame.copying.notna().any():
-        parts += ["### Copies the training data", "", copies_section(frame), ""]
+        parts += ["### Copies the training data", "", copies_section(frame), "",
+                  "### Copies the test split", "", test_copies_section(frame), ""]
     parts += [f"### Where the metrics disagree (`{name}`)", "", disagreement_section(frame), "",
               "### Details", "", details_table(frame), ""]
     quality_n = frame.quality_n.dropna()

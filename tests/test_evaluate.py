@@ -1,3 +1,4 @@
+from pathlib import Path
 
 import pytest
 import torch
@@ -110,6 +111,33 @@ def test_records_carry_per_class_scores_and_cas_for_labelled_generators(tiny_sui
     noise = run(tiny_suite, tiny_data, tmp_path, "uniform_noise", seeds=[0])
     assert noise.cas is None
     assert not noise.copying["flagged"] and noise.copying["teacher"]["copy_rate"] == 0.0
+
+
+def test_samples_that_are_the_test_split_are_flagged_and_never_ranked(tiny_suite, tiny_data, tmp_path):
+    """However a generator got the test split (here shipped in its own folder), its samples are flagged as copies of
+    it and refused a rank; real training data is not."""
+    import shutil
+
+    import numpy as np
+
+    from csbench.data import load_split
+    from csbench.leaderboard import board_frame
+
+    folder = tmp_path / "ships"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parent / "hostile" / "ships_test_split.py", folder)
+    np.save(folder / "test_images.npy", load_split("fashion-mnist", "test", tiny_data).images.numpy())
+    leak = evaluate(folder / "ships_test_split.py", tiny_suite.name, suite=tiny_suite, seeds=[0],
+                    options=RunOptions(data_root=tiny_data), out_dir=tmp_path / "results")
+    real = run(tiny_suite, tiny_data, tmp_path, "real_data", seeds=[0])
+    test_split = leak.copying["test_split"]
+    assert test_split["flagged"] and test_split["pixel"]["exact_copy_rate"] == 1.0
+    assert test_split["teacher"]["copy_rate"] == 1.0 and test_split["pixel"]["ct"] < -3
+    assert not leak.copying["flagged"]  # against the training split the test images look like fresh data
+    assert real.copying["flagged"] and not real.copying["test_split"]["flagged"]
+    assert real.copying["test_split"]["pixel"]["copy_rate"] < 0.05
+    frame = board_frame([leak, real], "tiny")
+    assert dict(zip(frame.generator, frame.group)) == {"ships_test_split": "test copies", "real_data": "reference"}
 
 
 def test_module_sampler_scores_a_network_held_in_memory(tiny_suite, tiny_data):
