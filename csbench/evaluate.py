@@ -24,6 +24,7 @@ from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
 from .features import DEFAULT_PREPROCESSING, FeatureSpace, from_teacher_pass
 from .generators import SampleContext, check_labels, check_samples, fetch_generator_weights, load_generator_file
+from .grids import refresh_grid
 from .progress import stage
 from .quality import copy_detection, feature_spaces, sample_quality
 from .results import (
@@ -411,7 +412,8 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     `preview_protocol`. `announce` gets the plan line before the work starts.
 
     A failure at any stage raises before anything is written, so an existing record survives; so does the
-    record of another generator file registering the same name, unless `replace`.
+    record of another generator file registering the same name, unless `replace`. The generator's sample grid
+    (csbench.grids) is drawn after the record, unless it is current.
     """
     suite = suite or get_suite(suite_name)
     protocol = protocol or suite.protocol(protocol_name)
@@ -435,4 +437,5 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
                   protected=(Path(out_dir),)) for i, seed in enumerate(seeds)]
     record = merge_seed_records([evaluate_unit(u, draw) for u in units])
     write_record(path, record)
+    refresh_grid(units[0], generator_provenance(gen), draw, out_dir)
     return record

@@ -8,6 +8,7 @@ from `csbench.stats`, the policy the records and the tabular boards use too.
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -16,11 +17,14 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .budget_board import WORTH_METHOD, budget_plot, curves, gan_mc_section, worth_table
 from .cache import atomic_path, atomic_write_text
+from .grids import write_strip
 from .metrics import class_balance
 from .metrics.prdc import CONCENTRATION_FLAG, precision_rests_on_few_balls
-from .results import CsRecord, RecordKind, read_records
+from .results import BudgetRecord, CsRecord, RecordKind, read_records
 from .stats import (
+    LEVEL,
     MIN_SEEDS,
     RATIO_METHOD,
     TEST_METHOD,
@@ -174,7 +178,8 @@ def generator_cells(r) -> list[str]:
     cas = "–" if math.isnan(r.cas) else f"{_fmt(r.cas)} ({_fmt(r.agreement, 2)})"
     copies = "–" if math.isnan(r.copy_rate) else f"{_fmt(r.copy_rate)} / {_fmt(r.heldout_rate)}"
     balance = "–" if math.isnan(r.balance) else f"{_fmt(r.balance, 2)} ({_fmt(r.rarest)})"
-    return [f"`{r.generator}`", _cs_cell(r), balance, _fmt(r.normalised_cs), str(r.seeds), worst, cas,
+    name = f"`{r.generator}`" if not isinstance(getattr(r, "grid", None), str) else f"[`{r.generator}`]({r.grid})"
+    return [name, _cs_cell(r), balance, _fmt(r.normalised_cs), str(r.seeds), worst, cas,
             copies + (" (flagged)" if r.flagged else ""), _fmt(r.teacher_is, 2), _fmt(r.teacher_fid, 1),
             _precision_cell(r), _fmt(r.teacher_recall), _fmt(r.teacher_density), _fmt(r.teacher_coverage)]
 
@@ -414,6 +419,24 @@ COLUMNS = [
 ]
 
 
+def budget_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequence[CsRecord],
+                   budget_records: Sequence[BudgetRecord], out_dir: Path) -> list[str]:
+    """CS by budget and what the samples are worth in real images, with its plot, in board order, for the
+    generators that have a budget curve under protocol `name` (none: no section)."""
+    order = {generator: i for i, generator in enumerate(frame.generator)}
+    found = curves(sorted((r for r in records if r.generator["name"] in order),
+                          key=lambda r: order[r.generator["name"]]), budget_records, name)
+    if not found:
+        return []
+    image = out_dir / f"{suite.name}-budget{'' if name == suite.default_protocol else f'-{name}'}.png"
+    budget_plot(found, image, f"{suite.name}, protocol {name}: CS and accuracy by budget", _save)
+    return [f"### What the samples are worth in real images (`{name}`)", "",
+            "CS at each budget: the student on that many samples over the same protocol on a random real subset of "
+            "the same size (the reference at that budget), so real data lies on 1; the last budget is the CS "
+            "above.", "", worth_table(found), "", WORTH_METHOD.format(level=LEVEL * 100), "",
+            f"![CS and accuracy by budget]({image.name})", ""]
+
+
 def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequence[CsRecord]) -> list[str]:
     groups = set(frame.group)
     parts = [f"## Protocol `{name}`{' (default)' if name == suite.default_protocol else ''}", "",
@@ -450,11 +473,46 @@ def stale_line(stale: Sequence[CsRecord]) -> str:
             f"(see CHANGELOG.md) and are not comparable with these; `csbench evaluate-all` redoes them: {names}.")
 
 
-def render_board(suite: Suite, records: Sequence[CsRecord], out_dir: Path) -> Path:
+def budget_records(results_dir: Path | str, suite: str) -> list[BudgetRecord]:
+    """The suite's budget and GAN-MC records of this csbench version."""
+    found = [r for folder in ("budget", "gan-mc")
+             for r in read_records(results_dir, f"{suite}/{folder}", RecordKind.BUDGET)]
+    return [r for r in found if r.provenance.csbench_version == __version__]
+
+
+def grid_links(results_dir: Path | str, suite: str, out_dir: Path) -> dict[str, str]:
+    """Generator name -> the link from the board to its sample grid, where the evaluation wrote one."""
+    folder = Path(results_dir) / suite / "grids"
+    return {p.stem: Path(os.path.relpath(p, out_dir)).as_posix() for p in sorted(folder.glob("*.png"))}
+
+
+STRIP_ROWS = 5
+
+
+def samples_strip(suite: Suite, frame: pd.DataFrame, results_dir: Path, out_dir: Path) -> list[str]:
+    """`<suite>-samples.png`: one sample per teacher class of `real_data` and of the best-ranked generators with a
+    grid (the README's first table shows it)."""
+    folder = results_dir / suite.name / "grids"
+    with_grid = [n for n in frame.generator if (folder / f"{n}.png").is_file()]
+    best = [n for n in frame.generator[frame.group == "ranked"] if n in with_grid][:STRIP_ROWS]
+    chosen = ["real_data"] * ("real_data" in with_grid) + best
+    if not chosen:
+        return []
+    image = out_dir / f"{suite.name}-samples.png"
+    write_strip([(n, folder / f"{n}.png") for n in chosen], image, suite.class_names, _save)
+    return ["Samples of seed 0, one per teacher class, of `real_data` and the best-ranked generators; each name in "
+            "the tables links its generator's first 100 samples, ordered by the teacher's label:", "",
+            f"![Samples by class]({image.name})", ""]
+
+
+def render_board(suite: Suite, records: Sequence[CsRecord], out_dir: Path, results_dir: Path | None = None) -> Path:
     """Write `<out_dir>/<suite>.md` and its plots; the default protocol's section comes first. Only records of this
-    csbench version are shown; older ones are named as stale."""
+    csbench version are shown; older ones are named as stale. `results_dir`: where the budget and GAN-MC records
+    and the sample grids are (None: the board has none)."""
     stale = [r for r in records if r.provenance.csbench_version != __version__]
     records = [r for r in records if r.provenance.csbench_version == __version__]
+    budgets = budget_records(results_dir, suite.name) if results_dir is not None else []
+    grids = grid_links(results_dir, suite.name, out_dir) if results_dir is not None else {}
     present = {r.protocol["name"] for r in records}
     protocols = list(dict.fromkeys(p for p in [suite.default_protocol, *sorted(suite.protocols)] if p in present))
     parts = [f"# {suite.name} leaderboard", "", INTRO, "", *COLUMNS, "",
@@ -463,7 +521,13 @@ def render_board(suite: Suite, records: Sequence[CsRecord], out_dir: Path) -> Pa
         parts += [stale_line(sorted(stale, key=lambda r: (r.protocol["name"], r.generator["name"]))), ""]
     frames = {name: board_frame(records, name) for name in protocols}
     for name, frame in frames.items():
+        frame["grid"] = frame.generator.map(grids)
         parts += protocol_section(suite, name, frame, records)
+        parts += budget_section(suite, name, frame, [r for r in records if r.protocol["name"] == name], budgets,
+                                out_dir)
+        parts += gan_mc_section(budgets, name)
+    if protocols and grids:
+        parts += samples_strip(suite, frames[protocols[0]], Path(results_dir), out_dir)
     if protocols:
         first = protocols[0]
         image = out_dir / f"{suite.name}.png"
@@ -495,6 +559,6 @@ def render(suite: Suite, results_dir: Path | str = "results", out_dir: Path | st
     """Render one suite's board from its records (None when it has none) and refresh the index."""
     out_dir = Path(out_dir)
     records = read_records(results_dir, suite.name, RecordKind.CS)
-    path = render_board(suite, records, out_dir) if records else None
+    path = render_board(suite, records, out_dir, Path(results_dir)) if records else None
     render_index(out_dir)
     return path

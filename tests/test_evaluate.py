@@ -46,13 +46,15 @@ def test_a_failing_generator_leaves_the_existing_record_intact(tiny_suite, tiny_
     kw = dict(suite=tiny_suite, options=RunOptions(data_root=tiny_data), out_dir=tmp_path / "results", seeds=[0])
     evaluate(generator_file, tiny_suite.name, **kw)
     path = tmp_path / "results" / tiny_suite.name / "uniform_noise.json"
-    before = path.read_bytes()
+    grid = path.parent / "grids" / "uniform_noise.png"
+    before, grid_before = path.read_bytes(), grid.read_bytes()
     generator_file.write_text("import torch, csbench\n@csbench.generator('uniform_noise', suites=['*'])\n"
                               "def sample(n, seed, ctx):\n    return torch.full((n, *ctx.shape), float('nan'))\n")
     with pytest.raises(GeneratorError, match="NaN"):
         evaluate(generator_file, tiny_suite.name, **kw)
-    assert path.read_bytes() == before
-    assert [p.name for p in path.parent.iterdir()] == ["uniform_noise.json"]
+    assert path.read_bytes() == before and grid.read_bytes() == grid_before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["grids", "uniform_noise.json"]
+    assert [p.name for p in grid.parent.iterdir()] == ["uniform_noise.png"]
 
 
 def test_corrupted_teacher_fails_the_checksum(tiny_suite, tmp_path):
