@@ -3,6 +3,7 @@
     python benchmarks/bench_copying.py              # 50,000 and 10,000 samples per case, one thread
     python benchmarks/bench_copying.py --cases fgh  # only these cases; the other stored rows are kept
     python benchmarks/bench_copying.py --reflag     # re-apply the current flag rule to the stored rows
+    python benchmarks/bench_copying.py --test-split [--cases ...]  # the same cases against the test split
 
 Samples against the 60,000 training images, held-out = the 10,000 test images, in the teacher's feature
 space and in pixel space, for five stand-in generators: (a) training images, (b) ten training images per
@@ -10,8 +11,12 @@ class repeated, (c) test images (the held-out set is then the other half of the 
 samples are fresh), (d) training images blurred over 3x3, (e) uniform noise; and three that place the flag
 rule: (f) test images blurred (blurry but nothing copied: the control for (d)), (g) 10% training images
 among test images (a partial copier), (h) training images plus Gaussian pixel noise (jittered copies).
+With --test-split, the splits' roles swap as in csbench.quality.copy_detection's "test_split" entry: samples
+against the 10,000 test images, held-out = the 60,000 training images (which a generator may copy), 10,000
+samples per case: what leaks the test split must be flagged, what copies the training split must not. The flag
+there is the rate rule alone (is_copying(by_ct=False)), as in the records.
 Runs on one thread so that it does not starve a shared machine. Writes
-benchmarks/results/copying-fashion-mnist.md and .json.
+benchmarks/results/copying-fashion-mnist.md and .json (copying-test-split-fashion-mnist with --test-split).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from csbench.suites import get_suite
 from csbench.teacher import load_teacher, predict_features
 
 OUT = Path(__file__).resolve().parent / "results" / "copying-fashion-mnist"
+TEST_SPLIT_OUT = OUT.with_name("copying-test-split-fashion-mnist")
 SIZES = (50_000, 10_000)
 SPACES = ("teacher", "pixel")
 
@@ -56,8 +62,9 @@ def features_of(teacher, images: torch.Tensor) -> torch.Tensor:
         return predict_features(teacher, images)[0]
 
 
-def main(letters: str) -> None:
-    """Measure the cases named by `letters` (e.g. "abcdefgh"); rows of other cases already stored are kept."""
+def main(letters: str, test_split: bool = False) -> None:
+    """Measure the cases named by `letters` (e.g. "abcdefgh"); rows of other cases already stored are kept. With
+    `test_split`, against the test split, calibrated on the training split."""
     torch.set_num_threads(1)
     load_before = os.getloadavg()[0]
     train, test = load_split("fashion-mnist", "train"), load_split("fashion-mnist", "test")
@@ -71,13 +78,19 @@ def main(letters: str) -> None:
     calib, fresh = order[: len(order) // 2], order[len(order) // 2 :]
     refs, refs_c = {}, {}
     for s in SPACES:
+        if test_split:
+            refs[s], costs[f"{s} test-split reference (60,000 training images held out: NN + k-means)"] = timed(
+                copy_reference, space[s]["test"], space[s]["train"])
+            refs_c[s] = refs[s]
+            continue
         refs[s], costs[f"{s} reference (10,000 held-out: NN + k-means)"] = timed(
             copy_reference, space[s]["train"], space[s]["test"])
         refs_c[s], costs[f"{s} reference, cases c f g (5,000 held-out)"] = timed(
             copy_reference, space[s]["train"], space[s]["test"][calib])
+    sizes = (min(SIZES),) if test_split else SIZES
 
     g = torch.Generator().manual_seed(0)
-    n = max(SIZES)
+    n = max(sizes)
     distinct = torch.randperm(len(train.images), generator=g)[:n]
     per_class = torch.cat([torch.nonzero(train.labels == c).squeeze(1)[torch.randperm(
         int((train.labels == c).sum()), generator=g)[:10]] for c in range(10)])
@@ -106,25 +119,28 @@ def main(letters: str) -> None:
             features, costs[f"teacher features, case ({letter}), {len(images):,} images"] = timed(
                 features_of, teacher, images)
             data = (features, flat(images))
-        for size in SIZES if len(data[0]) > min(SIZES) else (len(data[0]),):
+        for size in sizes if len(data[0]) > min(sizes) else (len(data[0]),):
             for s, x in zip(SPACES, data):
                 m, seconds = timed(copy_measures_against, x[:size], r[s])
+                flag = is_copying(m, by_ct=not test_split)
                 rows.append({"case": name, "space": s, "samples": size, "seconds": round(seconds, 2),
-                             "flag": is_copying(m), **m})
+                             "flag": flag, **m})
                 print(f"{name[:40]:40s} {s:8s} n={size:6d} {seconds:6.1f}s rate {m['copy_rate']:.4f} "
                       f"held-out {m['heldout_copy_rate']:.4f} ratio {m['median_distance_ratio']:.3f} "
-                      f"C_T {m['ct']:.2f} flag {is_copying(m)}", flush=True)
-    path = OUT.with_suffix(".json")
+                      f"C_T {m['ct']:.2f} flag {flag}", flush=True)
+    out = TEST_SPLIT_OUT if test_split else OUT
+    path = out.with_suffix(".json")
     result = json.loads(path.read_text()) if path.is_file() else {"rows": [], "runs": []}
     run = {"cases": letters, "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
            "load_average_before": round(load_before, 2), "load_average_after": round(os.getloadavg()[0], 2),
            "costs_s": {k: round(v, 2) for k, v in costs.items()}}
     measured = {row["case"] for row in rows}
-    result = {"runs": [x for x in result["runs"] if set(x["cases"]) - set(letters)] + [run],
+    result = {**({"test_split": True} if test_split else {}),
+              "runs": [x for x in result["runs"] if set(x["cases"]) - set(letters)] + [run],
               "rows": sorted([x for x in result["rows"] if x["case"] not in measured] + rows,
                              key=lambda x: (x["case"], -x["samples"], SPACES.index(x["space"])))}
     atomic_write_text(path, json.dumps(result, indent=1) + "\n")
-    atomic_write_text(OUT.with_suffix(".md"), markdown(result))
+    atomic_write_text(out.with_suffix(".md"), markdown(result))
 
 
 def _f(v, spec: str) -> str:
@@ -132,9 +148,14 @@ def _f(v, spec: str) -> str:
 
 
 def markdown(result: dict) -> str:
-    lines = ["# Data-copying measures: cost and values on Fashion-MNIST", "",
-             "One torch / BLAS thread. 60,000 training images; held-out = the 10,000 test images (cases c, f, "
-             "g: 5,000 of them, the samples being built from the other 5,000). Copy rate at the 1% quantile of "
+    setting = ("Samples against the 10,000 test images; held-out = the 60,000 training images (the copy test's "
+               "\"test_split\" entry: a flag means the samples copy the test split). Cases c, f, g are built from "
+               "5,000 test images." if result.get("test_split") else
+               "60,000 training images; held-out = the 10,000 test images (cases c, f, g: 5,000 of them, the "
+               "samples being built from the other 5,000).")
+    title = "Test-split copying measures" if result.get("test_split") else "Data-copying measures"
+    lines = [f"# {title}: cost and values on Fashion-MNIST", "",
+             f"One torch / BLAS thread. {setting} Copy rate at the 1% quantile of "
              "one held-out half; held-out rate = the other half against that threshold; C_T over 50 k-means "
              "cells, cells with under 20 samples skipped. `s`: seconds of `copy_measures_against` (sample NN "
              "search, cell assignment, C_T), the reference being prebuilt.", "",
@@ -157,17 +178,23 @@ def markdown(result: dict) -> str:
 
 
 def remark() -> None:
-    """Re-apply the current `is_copying` rule to the stored rows and rewrite both files (no measuring)."""
-    result = json.loads(OUT.with_suffix(".json").read_text())
-    for row in result["rows"]:
-        row["flag"] = is_copying(row)
-    atomic_write_text(OUT.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
-    atomic_write_text(OUT.with_suffix(".md"), markdown(result))
+    """Re-apply the current `is_copying` rule to the stored rows and rewrite the files (no measuring)."""
+    for out in (OUT, TEST_SPLIT_OUT):
+        if not out.with_suffix(".json").is_file():
+            continue
+        result = json.loads(out.with_suffix(".json").read_text())
+        for row in result["rows"]:
+            row["flag"] = is_copying(row, by_ct=not result.get("test_split"))
+        atomic_write_text(out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
+        atomic_write_text(out.with_suffix(".md"), markdown(result))
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--reflag"]:
+    args = sys.argv[1:]
+    if args == ["--reflag"]:
         remark()
     else:
+        test_split = "--test-split" in args
+        args = [a for a in args if a != "--test-split"]
         with threadpool_limits(1):
-            main(sys.argv[2] if sys.argv[1:2] == ["--cases"] else "abcdefgh")
+            main(args[1] if args[:1] == ["--cases"] else "abcdefgh", test_split)

@@ -16,7 +16,7 @@ from .errors import CsbenchError, clean
 from .features import DEFAULT_PREPROCESSING, PREPROCESSING
 from .options import add_sandbox_options, limits, positive_int, run_options
 from .progress import console
-from .suites import get_suite
+from .suites import BUDGETS, get_suite
 from .tasks import TASKS, all_suites, task_of
 from .teacher import default_device
 
@@ -124,21 +124,25 @@ def _backend(args: argparse.Namespace):
 
 
 def _cmd_evaluate_all(args: argparse.Namespace) -> int:
+    from .budget import Mix
     from .sweep import Status, evaluate_all
 
     count = args.seeds or len(get_suite(args.suite).protocol(args.protocol).seeds)
     colour = {Status.EVALUATED: "green", Status.CURRENT: "cyan", Status.UNSUPPORTED: "dim", Status.FAILED: "red"}
+    mixes = [Mix.GENERATED] * args.budget + [Mix.REAL_PLUS_GENERATED] * args.gan_mc
     outcomes = evaluate_all(
         args.suite, args.generators, out_dir=args.out, protocol_name=args.protocol, only=args.only,
         seeds=list(range(args.seed, args.seed + count)), samples=args.samples, options=run_options(args),
-        backend=_backend(args),
-        on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {clean(o.file, LONG)} "
-                                           f"{clean(o.detail, LONG)}",
+        backend=_backend(args), mixes=mixes, budgets=args.budgets,
+        on_outcome=lambda o: console.print(f"[{colour[o.status]}]{o.status:>11}[/] {clean(o.file, LONG)}"
+                                           f"{'' if o.kind == 'cs' else f' ({o.kind})'} {clean(o.detail, LONG)}",
                                            highlight=False, soft_wrap=True),
     )
     failed = sum(o.status is Status.FAILED for o in outcomes)
-    console.print(f"{len(outcomes)} generator files: " + ", ".join(
-        f"{sum(o.status == s for o in outcomes)} {s}" for s in colour))
+    for kind in dict.fromkeys(o.kind for o in outcomes):
+        mine = [o for o in outcomes if o.kind == kind]
+        what = "generator files" if kind == "cs" else f"{kind} records"
+        console.print(f"{len(mine)} {what}: " + ", ".join(f"{sum(o.status == s for o in mine)} {s}" for s in colour))
     return 1 if failed else 0
 
 
@@ -174,11 +178,6 @@ def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
                         help="default: cuda where PyTorch sees a GPU, else cpu")
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
     parser.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
-    parser.add_argument("--students-per-batch", type=positive_int, metavar="N",
-                        help="train at most N students together as one batched model (1: one at a time; default: "
-                        "as many as fit --batch-memory-gib)")
-    parser.add_argument("--batch-memory-gib", type=float, metavar="GIB",
-                        help="memory budget of one group of students trained together (default 4)")
     add_sandbox_options(parser)
     parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pytorch-fid's Inception weights "
                         "(default: torch hub's cache, downloaded there when missing)")
@@ -219,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluation_options(sweep)
     sweep.add_argument("--out", type=Path, default=Path("results"), help="results folder (default results/, the "
                        "board's records)")
+    sweep.add_argument("--budget", action=argparse.BooleanOptionalAction, default=True,
+                       help="also the CS at each budget below the protocol's sample count, against real subsets of "
+                       "the same size, into <out>/<suite>/budget/ (default: on)")
+    sweep.add_argument("--gan-mc", action="store_true", help="also GAN-assisted compression: students on each "
+                       "budget of real images alone and with the protocol's sample count of generated ones, into "
+                       "<out>/<suite>/gan-mc/ (pick generators with --only)")
+    sweep.add_argument("--budgets", type=positive_int, nargs="+", default=list(BUDGETS), metavar="N",
+                       help="sample budgets (default %(default)s)")
     scale = sweep.add_argument_group("backends", "run each (generator, seed) as its own unit on Ray or Slurm; "
                                      "unit records go to <out>/<suite>/seeds/")
     scale.add_argument("--backend", choices=["local", "ray", "slurm"], default="local",

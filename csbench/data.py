@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ from .errors import ChecksumMismatch, CsbenchError, DatasetMissing
 from .pickles import load_restricted_pickle
 from .registry import Registry
 
-FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEBIAN_DATASETS = Path("/usr/share/datasets")  # where Debian's dataset-* packages install their files
+FASHION_MNIST_DEBIAN_DIR = DEBIAN_DATASETS / "fashion-mnist"
 FASHION_MNIST_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -81,6 +83,17 @@ DATASETS: Registry[Callable[[str, Path, bool], Split]] = Registry("dataset")
 dataset = DATASETS.register  # a loader `(split, root, unverified) -> Split`
 
 UNVERIFIED_HINT = "pass --unverified-data (unverified=True) to measure on this copy anyway, labelled as unverified"
+
+
+def dataset_folders() -> list[Path]:
+    """Every folder known to hold a suite's data files, which the sandbox never shows a generator: the data root,
+    Debian's dataset packages and the tables scikit-learn ships inside itself (the small tabular suites' data).
+    Found without importing scikit-learn."""
+    folders = [data_root(), DEBIAN_DATASETS]
+    spec = importlib.util.find_spec("sklearn")
+    if spec is not None and spec.submodule_search_locations:
+        folders += [Path(p) / "datasets" / "data" for p in spec.submodule_search_locations]
+    return folders
 
 
 def load_split(name: str, split: str, root: Path | str | None = None, unverified: bool = False) -> Split:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from .cache import DownloadLimits, Pin, data_root, fetch_all, pinned_folder, sha256_file
+from .cache import DownloadLimits, Pin, fetch_all, pinned_folder, sha256_file
 from .errors import CsbenchError, GeneratorError, clean
 from .registry import Registry
 
@@ -146,16 +146,12 @@ def fetch_generator_weights(gen: "Generator", limits: DownloadLimits = DownloadL
 
 
 def dataset_files() -> list[Path]:
-    """The files that hold datasets on this machine: the data folder (`cache.data_root`), the Debian package's
-    Fashion-MNIST and scikit-learn's bundled tables."""
-    from .data import FASHION_MNIST_DEBIAN_DIR
+    """The files that hold datasets on this machine: those in `data.dataset_folders` (the data folder, Debian's
+    dataset packages, scikit-learn's bundled tables), which the sandbox never shows a generator either."""
+    from .data import dataset_folders
 
-    folders = [data_root(), FASHION_MNIST_DEBIAN_DIR]
-    sklearn = importlib.util.find_spec("sklearn")
-    if sklearn is not None and sklearn.origin:
-        folders.append(Path(sklearn.origin).parent / "datasets" / "data")
     downloads = pinned_folder().resolve()  # in a data folder that holds the cache, not a dataset's
-    return [p for folder in folders if folder.is_dir() for p in sorted(folder.rglob("*"))
+    return [p for folder in dataset_folders() if folder.is_dir() for p in sorted(folder.rglob("*"))
             if p.is_file() and not p.resolve().is_relative_to(downloads)]
 
 

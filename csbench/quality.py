@@ -144,6 +144,12 @@ COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate e
              "of samples nearer a training image than the 1st percentile of held-out (test) images are")
 
 
+TEST_COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate against the test split exceeds "
+                  f"max({COPY_RATE_FACTOR:g} × the training rate, the training rate + {COPY_RATE_MARGIN:g}); copy "
+                  "rate: share of samples nearer a test image than the 1st percentile of training images are; C_T is "
+                  "shown, not used: blurred training images lower it too")
+
+
 def _features_path(suite: Suite, space: FeatureSpace, split_name: str, n: int) -> Path:
     return reference_file(suite.name, f"{space.name}-features-{split_name}-{space.network_sha256[:16]}-n{n}.npz")
 
@@ -173,21 +179,34 @@ def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sam
                    splits: dict[str, Split], device: str, timings: dict) -> dict:
     """The record's "copying" entry: copy rate and C_T of the first `suite.copy_samples` samples against the
     training split, calibrated on the test split (which the generator never sees), in the teacher's space and
-    in pixel space, with the board's flag."""
+    in pixel space, with the board's flag; and under "test_split" the same measures with the splits' roles
+    swapped. A generator has no way to the test split, so its samples have no cause to lie nearer a test image
+    than the training images do; a flag there means the test split leaked, however the images were obtained."""
     train, test = splits["train"], splits["test"]
     n = min(suite.copy_samples, len(samples))
     version = f"v{__version__}"  # the cells and thresholds come from csbench's own code
     with timings.measure("copying.reference"):
+        features = {"train": split_features(suite, space, "train", train, device),
+                    "test": split_features(suite, space, "test", test, device)}
         references = {
             "teacher": _copy_reference(reference_file(suite.name, f"copying-teacher-{space.network_sha256[:16]}-"
                                                       f"n{len(train)}-{version}.npz"),
-                                       split_features(suite, space, "train", train, device),
-                                       split_features(suite, space, "test", test, device)),
+                                       features["train"], features["test"]),
             "pixel": _copy_reference(reference_file(suite.name, f"copying-pixel-n{len(train)}-{len(test)}-"
                                                     f"{version}.npz"), train.images, test.images),
+        }
+        test_references = {
+            "teacher": _copy_reference(reference_file(suite.name, f"copying-test-teacher-{space.network_sha256[:16]}-"
+                                                      f"n{len(test)}-{len(train)}-{version}.npz"),
+                                       features["test"], features["train"]),
+            "pixel": _copy_reference(reference_file(suite.name, f"copying-test-pixel-n{len(test)}-{len(train)}-"
+                                                    f"{version}.npz"), test.images, train.images),
         }
     with timings.measure("copying.measures"):
         if sample_features is None:
             sample_features, _ = extract(space, samples[:n], device, label="(samples, clean)")
         measures = image_copy_measures(samples[:n], sample_features[:n], references)
-    return {**measures, "flagged": any(is_copying(m) for m in measures.values()), "rule": COPY_RULE}
+        leaks = image_copy_measures(samples[:n], sample_features[:n], test_references)
+    return {**measures, "flagged": any(is_copying(m) for m in measures.values()), "rule": COPY_RULE,
+            "test_split": {**leaks, "flagged": any(is_copying(m, by_ct=False) for m in leaks.values()),
+                           "rule": TEST_COPY_RULE}}

@@ -27,6 +27,8 @@ class RecordKind(Choice):
     CS = "image-cs"
     CS_SEED = "image-cs-seed"
     IMAGE_COMPRESS = "image-compress"
+    BUDGET_SEED = "image-budget-seed"
+    BUDGET = "image-budget"
     TABULAR_COMPRESS = "tabular-compress"
 
 
@@ -43,13 +45,10 @@ class Provenance:
     KEYS: ClassVar[tuple[str, ...]] = ("csbench_version", "device", "date")
 
     @classmethod
-    def here(cls, device: str, threads: int | None = None, students_batched: int = 1, **libraries: str) -> Provenance:
-        """This run's provenance; `threads`, the torch thread count, and `students_batched`, how many students
-        trained together (csbench.compression.train_students), change the order of float sums."""
+    def here(cls, device: str, threads: int | None = None, **libraries: str) -> Provenance:
+        """This run's provenance; `threads`, the torch thread count, changes the order of float sums."""
         cpu = platform.processor() or platform.machine()
         machine = device if device != "cpu" else f"cpu ({cpu}{f', {threads} threads' if threads else ''})"
-        if students_batched > 1:
-            machine += f", {students_batched} students batched"
         return cls(__version__, machine, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                    {f"{name}_version": version for name, version in libraries.items()})
 
@@ -185,6 +184,45 @@ class ImageCompressRecord(ImageRecord):
 
 
 @dataclass(frozen=True)
+class BudgetFields(ImageRecord):
+    """What a budget unit (csbench.budget) and the record merged from such units both hold: students trained at
+    several sample budgets, each against the same protocol on a random real subset of that size.
+
+    `mix`: "generated" (N generated samples: CS by budget) or "real+generated" (the N real images plus
+    `generated` generated ones: GAN-assisted compression); `steps`: the optimisation steps of each budget's
+    student."""
+
+    mix: str
+    budgets: list[int]
+    generated: int | None  # generated samples per student in "real+generated"; None where it is the budget
+    steps: list[int]
+
+
+@dataclass(frozen=True)
+class BudgetSeedRecord(BudgetFields):
+    """One seed of a budget evaluation: one score and one reference score per budget."""
+
+    kind: ClassVar[RecordKind] = RecordKind.BUDGET_SEED
+    schema: ClassVar[int] = 1
+
+    seed: int
+    scores: list[float]
+    reference_scores: list[float]
+
+
+@dataclass(frozen=True)
+class BudgetRecord(BudgetFields):
+    """A generator's students by budget over its seeds: `scores[i][j]` is budget i, seed j."""
+
+    kind: ClassVar[RecordKind] = RecordKind.BUDGET
+    schema: ClassVar[int] = 1
+
+    seeds: list[int]
+    scores: list[list[float]]
+    reference_scores: list[list[float]]
+
+
+@dataclass(frozen=True)
 class TabularCompressRecord(Record):
     """GAN-assisted compression on a tabular suite: forests of each size under each training condition."""
 
@@ -219,7 +257,8 @@ class TabularCompressRecord(Record):
 
 
 RECORD_TYPES: dict[RecordKind, type[Record]] = {
-    t.kind: t for t in (CsSeedRecord, CsRecord, ImageCompressRecord, TabularCompressRecord)}
+    t.kind: t for t in (CsSeedRecord, CsRecord, ImageCompressRecord, BudgetSeedRecord, BudgetRecord,
+                        TabularCompressRecord)}
 
 
 def parse_record(data: dict) -> Record:

@@ -1,9 +1,11 @@
 """Run a generator file in a locked-down child process: the harness never imports code from a pull request.
 
 Where bubblewrap works, the child (csbench/sandbox_worker.py) runs in new user, mount, PID, IPC, network, UTS and
-cgroup namespaces and sees only what it needs, read-only: the Python installation, the csbench package, its own
-folder and, if it declares `needs_train_data`, the training split; plus a size-limited private scratch folder. No
-host socket, /tmp or $HOME exists for it, and every process it starts ends with it. Where bubblewrap is missing or
+cgroup namespaces and sees only what it needs, read-only: the system's programs and libraries, the Python
+installation, the csbench package, its own folder and, if it declares `needs_train_data`, the training split; plus a
+size-limited private scratch folder. No folder that holds a suite's data (the cache, the data root, Debian's
+/usr/share/datasets...) is granted in either mode. No host socket, /tmp or $HOME exists for it, and every process it
+starts ends with it. Where bubblewrap is missing or
 cannot create namespaces, the present fallback applies: the worker enters what namespaces it can and restricts
 itself with Landlock. In both, the worker sets resource limits and a seccomp filter (no sockets, keyrings, System
 V IPC, memfd, io_uring, mounts), then reports which locks it really applied; that report goes into the record.
@@ -43,7 +45,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from .cache import data_root, home, sha256_file
+from .cache import home, sha256_file
+from .data import dataset_folders
 from .errors import GeneratorError, clean
 from .generators import (
     Generator,
@@ -60,10 +63,14 @@ from .sandbox_worker import namespace_ids  # the standard library only: safe to 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WORKER = PACKAGE_DIR / "sandbox_worker.py"
-# What Python, torch and the CUDA driver read; the worker adds its own /proc/<pid>. Not all of /proc: other
-# processes' command lines live there.
-SYSTEM_READ = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/etc/localtime",
-               "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/sys", "/proc/driver", "/sys")
+# The system's programs and shared libraries, which Python, torch, the CUDA driver and any program a generator
+# starts need: not the rest of /usr, where data lives (Debian's /usr/share/datasets holds Fashion-MNIST's test split).
+PROGRAMS_AND_LIBRARIES = ("/bin", "/usr/bin", "/usr/local/bin", "/lib", "/lib64", "/usr/lib", "/usr/lib64",
+                          "/usr/local/lib")
+# What else they read; the worker adds its own /proc/<pid>. Not all of /proc: other processes' command lines live
+# there.
+SYSTEM_READ = (*PROGRAMS_AND_LIBRARIES, "/etc/ld.so.cache", "/etc/localtime", "/proc/cpuinfo", "/proc/meminfo",
+               "/proc/stat", "/proc/sys", "/proc/driver", "/sys")
 # Character devices a generator may use: not all of /dev, where the harness's user (root, on many CI machines) could
 # read the disk itself. The GPU's device files are added where they exist.
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
@@ -188,6 +195,18 @@ def installation() -> list[Path]:
     return list(dict.fromkeys(out))
 
 
+def runtime(protected: Iterable[Path | str]) -> list[str]:
+    """What the child's Python needs, read-only, less every protected folder in it: the interpreter (at its own
+    path, where a virtual environment links it), the system's programs and libraries and the Python installation."""
+    return list(dict.fromkeys([sys.executable, *readable([*PROGRAMS_AND_LIBRARIES, *installation()], protected)]))
+
+
+def protected_folders(extra: Iterable[Path | str] = ()) -> list[Path]:
+    """What no generator may see, in either sandbox: the cache, every folder known to hold a suite's data files
+    and the caller's own (a --data-dir, the results)."""
+    return [home(), *dataset_folders(), *map(Path, extra)]
+
+
 def generator_folder(file: Path | str) -> Path:
     """The resolved folder of a generator file, the one folder of it the sandbox grants. The file must be a
     regular file, not a symbolic link (a link would grant the folder it points into), in a folder that is not a
@@ -219,7 +238,7 @@ def bubblewrap() -> str | None:
     exe = shutil.which("bwrap")
     if not exe or not sys.platform.startswith("linux"):
         return None
-    command = [exe, *_bwrap_args(installation(), [], 1, []), sys.executable, "-I", "-c", ""]
+    command = [exe, *_bwrap_args(runtime(protected_folders()), [], 1, []), sys.executable, "-I", "-c", ""]
     try:
         ok = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=60).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -233,19 +252,16 @@ def _bwrap_args(read: Sequence[Path | str], binds: Sequence[tuple[str, str]], sc
     (source, destination inside), `devices`, a fresh /proc and /dev and a size-limited scratch folder."""
     args = ["--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+            "--hostname", "sandbox"]
+    for top in ("/bin", "/lib", "/lib64"):  # on systems where they link into /usr
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            args += ["--ro-bind", top, top]
     for path in ("/etc/ld.so.cache", "/etc/localtime", "/sys/devices/system"):
         args += ["--ro-bind-try", path, path]
     if devices:
         args += ["--ro-bind", "/sys", "/sys"]  # the CUDA driver reads the PCI topology
     for path in sorted(map(str, read)):  # a folder before what lies in it
-        if not path.startswith("/usr/"):
-            args += ["--ro-bind", path, path]
+        args += ["--ro-bind", path, path]
     for source, destination in binds:
         args += ["--ro-bind", source, destination]
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -648,11 +664,11 @@ def _command(tmp: Path, exe: str | None, folder: Path, train: Path | None, weigh
              protected: Sequence[Path | str], devices: list[str], scratch_mib: int) -> tuple[list[str], dict, dict]:
     """The command that starts the worker, the request's paths and grants (as the child sees them), and its
     environment. Under bubblewrap the child sees fixed paths; in the fallback, the harness's own."""
-    grants = [*installation(), *readable([folder], protected), *weights]
+    grants = [*runtime(protected), *readable([folder], protected), *weights]
     if exe:
         request = {"lib": str(INSIDE / "lib"), "request": str(INSIDE / "request.json"),
                    "train": str(INSIDE / "train.npz") if train else None, "scratch": str(SCRATCH),
-                   "read": [*SYSTEM_READ, "/usr", *map(str, grants), str(INSIDE)], "write": [str(SCRATCH), "/dev/shm"]}
+                   "read": [*SYSTEM_READ, *map(str, grants), str(INSIDE)], "write": [str(SCRATCH), "/dev/shm"]}
         binds = [(str(PACKAGE_DIR), f"{INSIDE}/lib/csbench"), (str(tmp / "request.json"), request["request"])]
         binds += [(str(train), request["train"])] if train else []
         prefix = [exe, *_bwrap_args(grants, binds, scratch_mib, devices)]
@@ -754,7 +770,7 @@ def _run_child(file: Path | str, limits: Limits, n: int | None, seed: int, ctx: 
             _write_train(ctx.train, train)
         weights = weight_files(ctx)
         command, paths, env = _command(tmp, exe, folder, train, list(dict.fromkeys(weights.values())),
-                                       [home(), data_root(), *protected], devices, limits.scratch_mib)
+                                       protected_folders(protected), devices, limits.scratch_mib)
         with tempfile.TemporaryFile(dir=tmp) as samples_file, tempfile.TemporaryFile(dir=tmp) as labels_file:
             fds = [pipes[name][1] for name in ("status", "marker", "result")]
             fds += [samples_file.fileno(), labels_file.fileno()]

@@ -219,6 +219,9 @@ register_suite(
     )
 )
 
+BUDGETS = (1_000, 5_000, 10_000, 50_000)
+"""The sample budgets of CS by budget and of GAN-assisted compression (csbench.budget)."""
+
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 AUTHORS_REPO = "https://github.com/RuishanLiu/GAN-TSC/raw/00647b244224dc2203bfbf197481d2a94d61b3a3"
 IDELBAYEV_REPO = "https://github.com/akamaster/pytorch_resnet_cifar10/raw/d5489e8995e81e91ce6b1d69dcc98ad579b0b153"

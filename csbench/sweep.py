@@ -18,11 +18,34 @@ from typing import Callable, Sequence
 
 from . import __version__
 from .backends import Failed, RayBackend, SlurmBackend
+from .budget import (
+    BudgetUnit,
+    Mix,
+    budget_record_path,
+    budget_seed_path,
+    budgets_for,
+    evaluate_budget,
+    evaluate_budget_unit,
+    merge_budget_records,
+    unit_references,
+)
 from .errors import CsbenchError
-from .evaluate import RunOptions, Unit, cs_summary, evaluate, evaluate_unit, merge_seed_records, unit_reference
+from .evaluate import (
+    RunOptions,
+    Unit,
+    cs_summary,
+    draw_sandboxed,
+    evaluate,
+    evaluate_unit,
+    merge_seed_records,
+    unit_reference,
+)
+from .grids import GRID_SEED, refresh_grid
 from .progress import progress_bar
 from .registry import Choice
 from .results import (
+    BudgetRecord,
+    BudgetSeedRecord,
     CsRecord,
     CsSeedRecord,
     Record,
@@ -35,7 +58,7 @@ from .results import (
     write_record,
 )
 from .sandbox import SandboxedGenerator, clean, describe
-from .suites import Protocol, Suite, get_suite
+from .suites import BUDGETS, Protocol, Suite, get_suite
 
 
 class Status(Choice):
@@ -47,9 +70,12 @@ class Status(Choice):
 
 @dataclass(frozen=True)
 class Outcome:
+    """What became of one generator file's record of one kind: "cs", or a budget kind ("budget", "gan-mc")."""
+
     file: Path
     status: Status
     detail: str = ""
+    kind: str = "cs"
 
 
 FOREIGN_REMEDY = ", or move that record away to evaluate this file under its name"
@@ -103,10 +129,13 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
                  protocol_name: str | None = None, seeds: Sequence[int] | None = None, samples: int | None = None,
                  on_outcome: Callable[[Outcome], None] = lambda outcome: None,
                  backend: RayBackend | SlurmBackend | None = None, only: Sequence[str] = (),
-                 options: RunOptions = RunOptions(), suite: Suite | None = None) -> list[Outcome]:
+                 options: RunOptions = RunOptions(), suite: Suite | None = None,
+                 mixes: Sequence[Mix] = (Mix.GENERATED,), budgets: Sequence[int] = BUDGETS) -> list[Outcome]:
     """Evaluate each generator file of `generator_dir` that declares the suite, in this process or, with
     `backend`, seed by seed on its workers; `only`: just the generators of these names, in this order (a re-run
-    of part of a board)."""
+    of part of a board). Then, for each of `mixes`, the students at `budgets` (csbench.budget) of every generator
+    whose CS did not fail, skipping current records; every such generator's sample grid (csbench.grids) is drawn
+    where it is not current."""
     suite = suite or get_suite(suite_name)
     protocol = suite.protocol(protocol_name)
     if samples is not None:
@@ -162,46 +191,150 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
         on_outcome(outcome)
         outcomes.append(outcome)
     if remote:
-        for outcome in run_units(backend, remote, suite, protocol, seeds, Path(out_dir), options):
+        units = [(path, gen, [Unit(path, suite, protocol, seed, metrics=i == 0, options=options,
+                                   protected=(Path(out_dir),)) for i, seed in enumerate(seeds)])
+                 for path, gen in remote]
+        for outcome in run_units(backend, cs_units(suite, protocol, Path(out_dir)), units):
+            on_outcome(outcome)
+            outcomes.append(outcome)
+    scored = [(o.file, described[o.file]) for o in outcomes if o.status in (Status.EVALUATED, Status.CURRENT)]
+    for path, gen in scored:
+        try:
+            refresh_grid(Unit(path, suite, protocol, GRID_SEED, options=options, protected=(Path(out_dir),)),
+                         generator_provenance(gen), draw_sandboxed, out_dir)
+        except Exception as exc:  # the CS record stands; the grid is named as what failed
+            outcome = Outcome(path, Status.FAILED, f"sample grid: {failure(exc)}", "grid")
+            on_outcome(outcome)
+            outcomes.append(outcome)
+    for mix in mixes:
+        for outcome in evaluate_budgets(scored, suite, protocol, mix, seeds, budgets, Path(out_dir), options,
+                                        backend):
             on_outcome(outcome)
             outcomes.append(outcome)
     return outcomes
 
 
-def run_units(backend: RayBackend | SlurmBackend, generators: Sequence[tuple[Path, SandboxedGenerator]],
-              suite: Suite, protocol: Protocol, seeds: Sequence[int], out_dir: Path, options: RunOptions):
-    """Yield an outcome per generator as its last unit comes back from `backend`.
-
-    First one unit per seed computes (or reads from its worker's cache) the reference score, so that units of
-    different generators do not each train the same reference student; then every missing (generator, seed)."""
-    def seed_path(gen: SandboxedGenerator, seed: int) -> Path:
-        return seed_record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol, seed)
-
-    done: dict[Path, dict[int, CsSeedRecord]] = {path: {} for path, _ in generators}
-    todo = []
+def evaluate_budgets(generators: Sequence[tuple[Path, SandboxedGenerator]], suite: Suite, protocol: Protocol,
+                     mix: Mix, seeds: Sequence[int], budgets: Sequence[int], out_dir: Path, options: RunOptions,
+                     backend: RayBackend | SlurmBackend | None):
+    """Yield an outcome per generator for its budget record under `mix`: current, or evaluated here or on
+    `backend`; nothing where no budget lies below the protocol's sample count."""
+    chosen = budgets_for(protocol, mix, budgets)
+    if not chosen:
+        return
+    kind, remote = budget_units(suite, protocol, mix, out_dir), []
     for path, gen in generators:
         identity = generator_provenance(gen)
-        for i, seed in enumerate(seeds):
-            existing = seed_path(gen, seed)
-            if seed_is_current(record := readable_record(existing), identity, suite, protocol, seed, metrics=i == 0):
-                done[path][seed] = record
+        existing = kind.record_path(gen)
+        try:
+            refuse_foreign_record(existing, identity, FOREIGN_REMEDY)
+            if budget_is_current(readable_record(existing), identity, suite, protocol, mix, chosen, seeds):
+                yield Outcome(path, Status.CURRENT, existing.name, kind.label)
+            elif backend is not None:
+                remote.append((path, gen, [BudgetUnit(path, suite, protocol, seed, mix, chosen, options, (out_dir,))
+                                           for seed in seeds]))
             else:
-                todo.append(Unit(path, suite, protocol, seed, metrics=i == 0, options=options, protected=(out_dir,)))
-    gens = dict(generators)
+                record = evaluate_budget(path, suite, protocol, mix, seeds=seeds, budgets=budgets, out_dir=out_dir,
+                                         options=options)
+                yield Outcome(path, Status.EVALUATED, budget_summary(record), kind.label)
+        except Exception as exc:
+            yield Outcome(path, Status.FAILED, str(failure(exc)), kind.label)
+    if remote:
+        yield from run_units(backend, kind, remote)
+
+
+@dataclass(frozen=True)
+class UnitKind:
+    """How the sweep schedules one kind of per-seed unit on a backend: the reference a seed needs (computed once
+    per seed, before the units), the unit's run, and where its seed records and the merged record go."""
+
+    label: str
+    reference: Callable  # unit -> the seed's reference, computed on a worker
+    with_reference: Callable  # (unit, reference) -> the unit that carries it
+    run: Callable  # unit -> seed record, on a worker
+    seed_current: Callable  # (record or None, generator identity, unit) -> bool
+    seed_path: Callable  # (generator, unit) -> Path
+    merge: Callable  # seed records in seed order -> record
+    record_path: Callable  # generator -> Path
+    summary: Callable  # record -> one line
+
+
+def cs_units(suite: Suite, protocol: Protocol, out_dir: Path) -> UnitKind:
+    """The Compression Score's seed units; looked up at call time, so that tests can replace `evaluate_unit`."""
+    return UnitKind(
+        label="cs", reference=unit_reference, with_reference=lambda u, ref: dataclasses.replace(u, reference=ref),
+        run=evaluate_unit,
+        seed_current=lambda record, identity, u: seed_is_current(record, identity, suite, protocol, u.seed, u.metrics),
+        seed_path=lambda gen, u: seed_record_path(out_dir, suite.name, gen.name, protocol.name,
+                                                  suite.default_protocol, u.seed),
+        merge=merge_seed_records,
+        record_path=lambda gen: record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol),
+        summary=cs_summary)
+
+
+def budget_units(suite: Suite, protocol: Protocol, mix: Mix, out_dir: Path) -> UnitKind:
+    return UnitKind(
+        label=mix.folder, reference=unit_references,
+        with_reference=lambda u, refs: dataclasses.replace(u, references=refs), run=evaluate_budget_unit,
+        seed_current=lambda record, identity, u: budget_seed_is_current(record, identity, suite, u),
+        seed_path=lambda gen, u: budget_seed_path(out_dir, suite, gen.name, protocol.name, mix, u.seed),
+        merge=merge_budget_records,
+        record_path=lambda gen: budget_record_path(out_dir, suite, gen.name, protocol.name, mix),
+        summary=budget_summary)
+
+
+def budget_is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol, mix: Mix,
+                      budgets: Sequence[int], seeds: Sequence[int]) -> bool:
+    return (isinstance(record, BudgetRecord) and _same_inputs(record, generator, suite, protocol)
+            and record.mix == mix.value and record.budgets == list(budgets) and record.seeds == list(seeds))
+
+
+def budget_seed_is_current(record: Record | None, generator: dict, suite: Suite, unit: BudgetUnit) -> bool:
+    return (isinstance(record, BudgetSeedRecord) and _same_inputs(record, generator, suite, unit.protocol)
+            and record.mix == unit.mix.value and record.budgets == list(unit.budgets) and record.seed == unit.seed)
+
+
+def budget_summary(record: BudgetRecord) -> str:
+    """Mean accuracy per budget, the generator's against the real subsets'."""
+    what = "real + generated" if record.mix == Mix.REAL_PLUS_GENERATED else "generated"
+    return f"{what} / real only: " + ", ".join(
+        f"{b:,}: {sum(s) / len(s):.4f} / {sum(r) / len(r):.4f}"
+        for b, s, r in zip(record.budgets, record.scores, record.reference_scores))
+
+
+def run_units(backend: RayBackend | SlurmBackend, kind: UnitKind,
+              generators: Sequence[tuple[Path, SandboxedGenerator, Sequence]]):
+    """Yield an outcome per generator as its last unit comes back from `backend`; `generators` holds each file,
+    its description and its units in seed order.
+
+    First one unit per seed computes (or reads from its worker's cache) the seed's reference, so that units of
+    different generators do not each train the same reference students; then every unit whose seed record is
+    not current."""
+    done: dict[Path, dict[int, Record]] = {path: {} for path, _, _ in generators}
+    gens = {path: gen for path, gen, _ in generators}
+    seeds = {path: [u.seed for u in units] for path, _, units in generators}
+    todo = []
+    for path, gen, units in generators:
+        identity = generator_provenance(gen)
+        for unit in units:
+            if kind.seed_current(record := readable_record(kind.seed_path(gen, unit)), identity, unit):
+                done[path][unit.seed] = record
+            else:
+                todo.append(unit)
     failures: dict[Path, list[str]] = defaultdict(list)
 
     def outcome(path: Path) -> Outcome:
         if failures[path]:
-            return Outcome(path, Status.FAILED, failures[path][0])
-        record = merge_seed_records([done[path][seed] for seed in seeds])
-        write_record(record_path(out_dir, suite.name, gens[path].name, protocol.name, suite.default_protocol), record)
-        return Outcome(path, Status.EVALUATED, cs_summary(record))
+            return Outcome(path, Status.FAILED, failures[path][0], kind.label)
+        record = kind.merge([done[path][seed] for seed in seeds[path]])
+        write_record(kind.record_path(gens[path]), record)
+        return Outcome(path, Status.EVALUATED, kind.summary(record), kind.label)
 
     need = sorted({u.seed for u in todo})
     with progress_bar() as bar:
-        task = bar.add_task(f"{suite.name}: references, then units", total=len(need) + len(todo))
+        task = bar.add_task(f"{kind.label}: references, then units", total=len(need) + len(todo))
         references = {}
-        for i, value in backend.map(unit_reference, [next(u for u in todo if u.seed == s) for s in need]):
+        for i, value in backend.map(kind.reference, [next(u for u in todo if u.seed == s) for s in need]):
             references[need[i]] = value
             bar.advance(task)
         runnable = []
@@ -210,18 +343,18 @@ def run_units(backend: RayBackend | SlurmBackend, generators: Sequence[tuple[Pat
                 failures[unit.generator_file].append(f"reference seed {unit.seed}: {references[unit.seed].message}")
                 bar.advance(task)
             else:
-                runnable.append(dataclasses.replace(unit, reference=references[unit.seed]))
+                runnable.append(kind.with_reference(unit, references[unit.seed]))
         left = Counter(u.generator_file for u in runnable)
         for path in gens:
             if not left[path]:
                 yield outcome(path)
-        for i, value in backend.map(evaluate_unit, runnable):
+        for i, value in backend.map(kind.run, runnable):
             unit = runnable[i]
             bar.advance(task)
             if isinstance(value, Failed):
                 failures[unit.generator_file].append(f"seed {unit.seed}: {value.message}")
             else:
-                write_record(seed_path(gens[unit.generator_file], unit.seed), value)
+                write_record(kind.seed_path(gens[unit.generator_file], unit), value)
                 done[unit.generator_file][unit.seed] = value
             left[unit.generator_file] -= 1
             if not left[unit.generator_file]:

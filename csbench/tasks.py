@@ -78,7 +78,7 @@ def _image_board(suite_name: str, results: Path, out: Path, asked: bool) -> Path
     if not records and asked:
         raise CsbenchError(f"no result records for suite {suite_name!r} under {results}/{suite_name}/; "
                            f"run `csbench evaluate FILE --suite {suite_name} --out {results}` first")
-    return render_board(get_suite(suite_name), records, out) if records else None
+    return render_board(get_suite(suite_name), records, out, results) if records else None
 
 
 def _table_board(suite_name: str, results: Path, out: Path, asked: bool) -> Path | None:

@@ -110,6 +110,7 @@ def test_rule_thresholds():
     assert is_copying({**fresh, "heldout_copy_rate": 0.02, "copy_rate": 0.101})
     assert not is_copying({**fresh, "heldout_copy_rate": 0.02, "copy_rate": 0.099})
     assert is_copying({**fresh, "ct": -3.1}) and not is_copying({**fresh, "ct": None})
+    assert not is_copying({**fresh, "ct": -3.1}, by_ct=False) and is_copying({**fresh, "copy_rate": 0.061}, by_ct=False)
 
 
 def test_rule_catches_a_partial_copier_by_rate_alone(reference):

@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import shutil
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import GENERATORS, ROOT
 
 from csbench import diffusion, vae
 from csbench.cache import sha256_file
 from csbench.checkpoints import save_checkpoint
 from csbench.errors import CsbenchError, GeneratorError
+from csbench.generators import SampleContext, load_generator_file
 from csbench.training import load_state, new_state, save_state, train
 
 TINY = {"cvae": dataclasses.replace(vae.RECIPE, batch_size=8),
@@ -131,3 +133,35 @@ def test_the_average_of_a_short_training_leans_on_the_trained_weights():
     list(train(recipe, state, images, labels, 1, seed=0, save_every=1))
     for start, trained, averaged in zip(initial, state.model.parameters(), state.ema.parameters()):
         assert torch.allclose(averaged, 0.1 * start + 0.9 * trained, atol=1e-6)
+
+
+SHIPPED = {"cvae.py": ("cvae", "cvae.pt"), "ddpm_ddim10.py": ("ddpm_ddim10", "ddpm.pt")}
+
+
+def context(directory) -> SampleContext:
+    return SampleContext("fashion-mnist", (1, 28, 28), 10, directory)
+
+
+@pytest.mark.parametrize("file", sorted(SHIPPED))
+def test_each_shipped_file_samples_its_pinned_weights(file):
+    gen = load_generator_file(GENERATORS / "fashion_mnist" / file)
+    name, weights = SHIPPED[file]
+    assert gen.name == name and gen.suites == ("fashion-mnist",)
+    info = json.loads((GENERATORS / "fashion_mnist" / f"{weights}.json").read_text())
+    assert info["sha256"] == sha256_file(GENERATORS / "fashion_mnist" / weights) and info["seed"] == 0
+    source = (GENERATORS / "fashion_mnist" / file).read_text()
+    assert f"--steps {info['steps']} " in source and f'SHA256 = "{info["sha256"]}"' in source
+    images, labels = gen.sample(20, 3, context(GENERATORS / "fashion_mnist"))
+    assert images.shape == (20, 1, 28, 28) and images.dtype == torch.float32
+    assert 0 <= images.min() and images.max() <= 1 and images.std() > 0.05
+    assert labels.bincount(minlength=10).tolist() == [2] * 10
+
+
+@pytest.mark.parametrize("file", sorted(SHIPPED))
+def test_a_shipped_file_without_its_weights_names_the_training_command(file, tmp_path):
+    shutil.copy(GENERATORS / "fashion_mnist" / file, tmp_path)
+    gen = load_generator_file(tmp_path / file)
+    with pytest.raises(GeneratorError, match=r"not found; train them with `python scripts/train_generator.py "
+                                             r"--family") as err:
+        gen.sample(2, 0, context(tmp_path))
+    assert "\n" not in str(err.value)

@@ -83,3 +83,25 @@ def test_every_shipped_generator_keeps_the_contract(path):
     again = check_samples(gen.sample(30, 5, ctx), 30, ctx.shape, name=gen.name)
     other = check_samples(gen.sample(30, 6, ctx), 30, ctx.shape, name=gen.name)
     assert torch.equal(first, again) and not torch.equal(first, other)
+
+
+REFERENCES = sorted(p for p in GENERATOR_DIR.glob("*.py") if not p.name.startswith("_"))
+
+
+@pytest.mark.parametrize("path", REFERENCES, ids=[p.stem for p in REFERENCES])
+def test_reference_generators_declare_and_draw_cifar10_images(path):
+    from csbench.data import Split
+    from csbench.generators import SampleContext
+
+    gen = load_generator_file(path)
+    assert gen.supports("cifar10") and gen.supports("cifar10-resnet56")
+    rng = torch.Generator().manual_seed(0)
+    train = Split(torch.rand(100, 3, 32, 32, generator=rng), torch.arange(100) % 10)
+    ctx = SampleContext("cifar10-resnet56", (3, 32, 32), 10, path.parent,
+                        train=train if gen.needs_train_data else None)
+    out = gen.sample(40, 1, ctx)
+    images = check_samples(out, 40, (3, 32, 32), name=gen.name)
+    assert images.shape == (40, 3, 32, 32) and 0 <= images.min() and images.max() <= 1
+    assert images.std() > 0.01, "not a constant image"
+    if isinstance(out, tuple):
+        assert out[1].shape == (40,) and 0 <= out[1].min() and out[1].max() < 10

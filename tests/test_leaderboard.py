@@ -161,6 +161,33 @@ def test_flagged_copies_are_listed_apart_and_references_stay_references(board):
     assert "| 0.990 / 0.020 (flagged) |" in section(board, "### References")  # real_data is the training split
 
 
+def copies_of_the_test_split(flagged):
+    measures = {"copy_rate": 1.0 if flagged else 0.01, "exact_copy_rate": 1.0 if flagged else 0.0,
+                "heldout_copy_rate": 0.01, "threshold": 2.0, "ct": -30.0 if flagged else 0.1}
+    return {"teacher": measures, "pixel": measures, "flagged": flagged, "rule": "flagged when samples copy test images"}
+
+
+def test_copies_of_the_test_split_are_never_ranked_and_records_without_the_test_are_named(tmp_path):
+    records = [record("real_data", [0.75, 0.74, 0.76], 7.5, 0.7, copying=copying(0.99, True)),  # made before the test
+               record("acgan", [0.60, 0.58, 0.61], 5.0, 0.4, copying={**copying(0.01, False),
+                                                                     "test_split": copies_of_the_test_split(False)}),
+               record("peeker", [0.77, 0.78, 0.76], 7.6, 0.7, copying={**copying(0.01, False),
+                                                                      "test_split": copies_of_the_test_split(True)}),
+               record("real_test", [0.80, 0.81, 0.79], 7.6, 0.7, copying={**copying(0.01, False),
+                                                                         "test_split": copies_of_the_test_split(True)})]
+    frame = board_frame(records, "paper")
+    assert dict(zip(frame.generator, frame.group)) == {"acgan": "ranked", "real_data": "reference",
+                                                       "peeker": "test copies", "real_test": "test copies"}
+    board = render_board(get_suite("fashion-mnist"), records, tmp_path).read_text()
+    assert "peeker" not in section(board, "### Ranked generators") and "real_test" not in section(board, "### Refer")
+    test = section(board, "### Copies the test split")
+    assert ("Rule: flagged when samples copy test images. Not measured for `real_data`: records made before this test, "
+            "whose ranks stand unchecked. These rows are not ranked: their samples copy the images CS is measured "
+            "on.") in test
+    assert "| `peeker` | 1.027 | 3 | 1.000 | 1.000 | 0.010 | -30.000 | 1.000 | 1.000 | 0.010 | -30.000 |" in test
+    assert "`real_test`" in test and "peeker" not in section(board, "### Where the metrics disagree")
+
+
 def test_old_records_without_new_keys_render_dashes():
     old = [record("real_data", [0.75, 0.74, 0.76], 7.5, 0.7), record("uniform_noise", [0.1, 0.1, 0.11], 1.2, 0.0)]
     frame = board_frame(old, "paper")

@@ -112,6 +112,49 @@ def test_reading_the_test_split_is_blocked():
 
 
 @pytest.mark.skipif(landlock_abi() < 1, reason="no filesystem isolation here: the kernel has no Landlock")
+def test_the_test_split_is_out_of_reach_by_any_path(tmp_path, mode, monkeypatch):
+    """A tiny test split, in torchvision's and Debian's on-disk formats, wherever the sandbox must hide it: the data
+    root ($CSBENCH_DATA), the cache ($CSBENCH_HOME), a Debian-like dataset folder and a --data-dir. Each lies inside
+    the generator's own folder, which the sandbox grants, so only the rule that carves them out hides them; every
+    file of the real dataset folders csbench knows (Debian's package, scikit-learn's bundled tables) is hunted for
+    too where they are installed. The generator declares needs_train_data, so the training
+    split lies in its reach as well. The one copy it must find is the one planted as its own file (a generator can ship
+the test split in its own files: only the copy test catches that)."""
+    import hashlib
+
+    import torch
+    from conftest import write_fashion_mnist
+
+    from csbench import data
+    from csbench.data import Split
+
+    real = [f for folder in data.dataset_folders() if folder.is_dir() for f in sorted(folder.rglob("*"))
+            if f.is_file() and f.stat().st_size >= 64]  # Debian's package, scikit-learn's tables, where present
+    gen = tmp_path / "gen"
+    places = {"data": gen / "data" / "FashionMNIST" / "raw", "home": gen / "home" / "data" / "FashionMNIST" / "raw",
+              "debian": gen / "datasets" / "fashion-mnist", "given": gen / "given" / "FashionMNIST" / "raw"}
+    for name, folder in places.items():
+        write_fashion_mnist(folder, n_train=20, n_test=10, gz=name == "debian")
+    monkeypatch.setenv("CSBENCH_DATA", str(gen / "data"))
+    monkeypatch.setenv("CSBENCH_HOME", str(gen / "home"))
+    monkeypatch.setattr(data, "DEBIAN_DATASETS", gen / "datasets")
+    control = gen / "control.bin"
+    shutil.copy(places["data"] / "t10k-images-idx3-ubyte", control)
+    test_files = [f for folder in places.values() for f in sorted(folder.iterdir()) if f.name.startswith("t10k")]
+    test_files += real
+    files: dict[int, list[str]] = {}
+    for f in test_files:
+        files.setdefault(f.stat().st_size, []).append(hashlib.sha256(f.read_bytes()).hexdigest())
+    path = hostile_in(gen, "finds_test_split", {"files": files, "paths": list(map(str, [*test_files, control]))})
+    train = Split(torch.rand(20, *SHAPE), torch.arange(20) % 10)
+    ctx = SampleContext(suite="fashion-mnist", shape=SHAPE, num_classes=10, directory=gen, train=train)
+    with pytest.raises(GeneratorError, match=r"RuntimeError: visited \d+ entries; found: ") as error:
+        run_child(path, FAST, n=4, ctx=ctx, protected=[gen / "given"])
+    visited, found = re.search(r"visited (\d+) entries; found: (.*)$", str(error.value)).groups()
+    assert found == str(control.resolve()) and int(visited) > 1000, str(error.value)
+
+
+@pytest.mark.skipif(landlock_abi() < 1, reason="no filesystem isolation here: the kernel has no Landlock")
 def test_secrets_network_and_results_are_out_of_reach(tmp_path, monkeypatch):
     monkeypatch.setenv("CSBENCH_TEST_SECRET", "hunter2")
     record = tmp_path / "results" / "fashion-mnist" / "someone.json"

@@ -35,7 +35,9 @@ def test_sweep_survives_failures_and_skips_current_records(tiny_suite, tiny_data
         "uniform_noise.py": "evaluated"}
     assert "raised while sampling: RuntimeError: out of ideas" in first["broken.py"].detail
     records = sorted(p.name for p in (tmp_path / "results" / tiny_suite.name).iterdir())
-    assert records == ["real_data.json", "uniform_noise.json"]
+    assert records == ["grids", "real_data.json", "uniform_noise.json"]
+    assert sorted(p.name for p in (tmp_path / "results" / tiny_suite.name / "grids").iterdir()) == [
+        "real_data.png", "uniform_noise.png"]
 
     second = {o.file.name: o.status for o in evaluate_all(tiny_suite.name, folder, **kw)}
     assert second["real_data.py"] == second["uniform_noise.py"] == "current"

@@ -216,8 +216,10 @@ COPY_RATE_MARGIN = 0.05
 CT_LIMIT = -3.0
 
 
-def is_copying(measures: Mapping) -> bool:
-    """The board's flag for one space's measures; flag a generator when any space flags.
+def is_copying(measures: Mapping, by_ct: bool = True) -> bool:
+    """The board's flag for one space's measures; flag a generator when any space flags. `by_ct=False` flags by the
+    rate rule alone, as the test-split measure does: there, in pixel space, blurred training images push C_T below
+    the limit too (benchmarks/results/copying-test-split-fashion-mnist.md).
 
     Copying when copy_rate > max(COPY_RATE_FACTOR x heldout_copy_rate, heldout_copy_rate +
     COPY_RATE_MARGIN) or when C_T < CT_LIMIT. The rate rule fires when a twentieth or more of the samples
@@ -230,4 +232,4 @@ def is_copying(measures: Mapping) -> bool:
     """
     h = measures["heldout_copy_rate"]
     by_rate = measures["copy_rate"] > max(COPY_RATE_FACTOR * h, h + COPY_RATE_MARGIN)
-    return by_rate or (measures["ct"] is not None and measures["ct"] < CT_LIMIT)
+    return by_rate or (by_ct and measures["ct"] is not None and measures["ct"] < CT_LIMIT)
