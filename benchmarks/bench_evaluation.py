@@ -3,6 +3,7 @@
     python benchmarks/bench_evaluation.py                          # fashion-mnist, default protocol, seed 0
     python benchmarks/bench_evaluation.py --protocol paper --seeds 0 1 2
     python benchmarks/bench_evaluation.py --stability 5 --generators generators/real_data.py gan.py
+    python benchmarks/bench_evaluation.py --batching graded paper --seeds 0 1 2 --name batching
 
 Writes benchmarks/results/<machine>.json and .md (`--name` overrides the machine name). Not part of the test
 suite: a full run trains one student per seed. Timings on a shared machine are inflated: the JSON keeps the
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -23,16 +25,19 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 from PIL import Image
 
+import csbench.evaluate
 from csbench.cache import atomic_write_text, data_root
+from csbench.compression import batch_order, build_student
 from csbench.data import load_split
-from csbench.evaluate import RunOptions, Unit, evaluate_unit
+from csbench.evaluate import RunOptions, Unit, evaluate_unit, evaluate_units
 from csbench.features import extract, teacher_space
 from csbench.stats import ratio_interval
 from csbench.suites import Protocol, Suite, get_suite
@@ -218,6 +223,93 @@ def stability(suite: Suite, protocol: Protocol, generators: Sequence[Path], seed
     return out
 
 
+def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """This machine's fp32 matrix-product rate with torch's threads: the best of `repeats` square products."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
+def training_flops(suite: Suite, protocol: Protocol) -> float:
+    """Floating-point operations of one training by the protocol: per sample and layer, the forward product, the
+    weight gradient's product of the same size, and the input gradient's (not for the first layer, whose input
+    needs none); multiply-adds count two, the elementwise work (pooling, ReLU, the optimiser) nothing."""
+    per_sample = []
+    with torch.device("meta"):
+        student = build_student(suite)
+
+        def count(module: torch.nn.Module, _, out: torch.Tensor) -> None:
+            if isinstance(module, torch.nn.Conv2d):
+                per_sample.append(2 * out[0].numel() * module.in_channels * math.prod(module.kernel_size))
+            elif isinstance(module, torch.nn.Linear):
+                per_sample.append(2 * module.in_features * module.out_features)
+
+        for module in student.modules():
+            module.register_forward_hook(count)
+        student(torch.empty(1, *suite.image_shape))
+    flops = 3 * sum(per_sample) - per_sample[0]
+    return flops * sum(len(b) for b in batch_order(protocol.samples, protocol, 0))
+
+
+@contextmanager
+def timed_trainings() -> Iterator[dict]:
+    """Wall and CPU time of every student training an evaluation starts, and the size of each group."""
+    trainings = {"wall_s": 0.0, "cpu_s": 0.0, "students": 0, "groups": []}
+    original = csbench.evaluate.train_students
+
+    def timed(suite, protocol, jobs, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        students = original(suite, protocol, jobs, *args, **kwargs)
+        trainings["wall_s"] += time.perf_counter() - wall
+        trainings["cpu_s"] += time.process_time() - cpu
+        trainings["students"] += len(jobs)
+        trainings["groups"].append(len(jobs))
+        return students
+
+    csbench.evaluate.train_students = timed
+    try:
+        yield trainings
+    finally:
+        csbench.evaluate.train_students = original
+
+
+def time_batching(suite: Suite, protocol: Protocol, generator: Path, seeds: Sequence[int], device: str,
+                  peak_gflops: float, metrics: bool) -> dict:
+    """One cold evaluation of `generator` over `seeds`, its students trained one at a time and then batched: each
+    in a fresh cache, so that the reference students and the teacher's labels are computed too. The trainings are
+    timed where the evaluation calls them; their throughput is given as a share of the matmul peak."""
+    runs = {}
+    for mode, per_batch in (("one_at_a_time", 1), ("batched", None)):
+        os.environ["CSBENCH_HOME"] = tempfile.mkdtemp(prefix=f"csbench-bench-{mode}-")
+        options = RunOptions(device=device, students_per_batch=per_batch)
+        with timed_trainings() as trainings:
+            wall, cpu = time.perf_counter(), time.process_time()
+            records = evaluate_units([Unit(generator, suite, protocol, seed, metrics=metrics and i == 0,
+                                           options=options) for i, seed in enumerate(seeds)])
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        gflops = training_flops(suite, protocol) * trainings["students"] / trainings["wall_s"] / 1e9
+        runs[mode] = {
+            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "training_wall_s": round(trainings["wall_s"], 1), "training_cpu_s": round(trainings["cpu_s"], 1),
+            "students": trainings["students"], "groups": trainings["groups"],
+            "training_gflops": round(gflops, 2), "share_of_matmul_peak": round(gflops / peak_gflops, 3),
+            "raw_scores": [r.raw_score for r in records], "reference_scores": [r.reference_score for r in records],
+            "cas_scores": [r.cas["accuracy"] if r.cas else None for r in records],
+        }
+    alone, together = runs["one_at_a_time"], runs["batched"]
+    deltas = [abs(a - b) for key in ("raw_scores", "reference_scores", "cas_scores")
+              for a, b in zip(alone[key], together[key]) if a is not None]
+    return {"protocol": protocol.to_dict(), "seeds": list(seeds), "generator": str(generator), **runs,
+            "training_speedup": round(alone["training_wall_s"] / together["training_wall_s"], 2),
+            "training_cpu_speedup": round(alone["training_cpu_s"] / together["training_cpu_s"], 2),
+            "max_score_difference": max(deltas)}
+
+
 def markdown(result: dict) -> str:
     """The JSON's numbers as tables: stages per seed, feature-pass throughput, stability."""
     m = result["machine"]
@@ -271,6 +363,27 @@ def markdown(result: dict) -> str:
                   "student when that unit trained it.", "",
                   f"{st['workers']} process(es) of {st['threads_per_worker']} thread(s); wall {st['wall_s']:.0f} s "
                   "for all units, references included.", ""]
+    batching = result.get("batching")
+    if batching:
+        lines += [f"## Students one at a time against batched: {Path(batching[0]['generator']).stem}, "
+                  f"{len(batching[0]['seeds'])} seeds, cold cache", "",
+                  f"fp32 matmul peak measured here: {result['matmul_peak_gflops']:.0f} GFLOP/s "
+                  f"({result['machine']['torch_threads']} threads).", "",
+                  "| protocol | samples | training | students (groups) | wall s | CPU s | training wall s | "
+                  "training CPU s | GFLOP/s | share of peak |", "|---|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+        for b in batching:
+            for mode in ("one_at_a_time", "batched"):
+                r = b[mode]
+                lines.append(f"| {b['protocol']['name']} | {b['protocol']['samples']:,} | {mode.replace('_', ' ')} | "
+                             f"{r['students']} ({'+'.join(map(str, r['groups']))}) | {r['wall_s']:.0f} | "
+                             f"{r['cpu_s']:.0f} | {r['training_wall_s']:.0f} | {r['training_cpu_s']:.0f} | "
+                             f"{r['training_gflops']:.1f} | {100 * r['share_of_matmul_peak']:.0f} % |")
+        lines += ["", "Training speed-up of batching (wall / CPU time): " + "; ".join(
+            f"{b['protocol']['name']} {b['training_speedup']:.2f}x / {b['training_cpu_speedup']:.2f}x"
+            for b in batching) + ". Largest per-seed score difference (raw, reference, CAS): " + "; ".join(
+            f"{b['protocol']['name']} {100 * b['max_score_difference']:.2f} points" for b in batching) + ".",
+            "GFLOP/s: the students' forward and backward products (csbench's LeNet, counted per layer) over "
+            "the training wall time.", ""]
     return "\n".join(lines)
 
 
@@ -300,6 +413,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--stability", type=int, metavar="K", help="CS over seeds 0..K-1 of each --generators file")
     ap.add_argument("--generators", type=Path, nargs="+", default=[])
     ap.add_argument("--workers", type=int, default=1, help="processes for the --stability units")
+    ap.add_argument("--batching", nargs="+", metavar="PROTOCOL",
+                    help="cold evaluations of --generator under these protocols, students one at a time, then batched")
     ap.add_argument("--name", help="result file name (default: from the machine)")
     ap.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     return ap.parse_args(argv)
@@ -329,6 +444,16 @@ def main(argv: Sequence[str] | None = None) -> dict:
         images = load_split(suite.dataset, "test").images[: args.feature_images]
         result["feature_pass"] = time_feature_pass(suite, teacher, images, args.device, args.feature_repeats,
                                                    args.fid_workers)
+    if args.batching:
+        os.environ["CSBENCH_DATA"] = str(data_root())
+        result["matmul_peak_gflops"] = round(matmul_peak_gflops(), 1)
+        result["batching"] = []
+        for name in args.batching:
+            chosen = suite.protocol(name)
+            if args.samples:
+                chosen = dataclasses.replace(chosen, samples=args.samples)
+            result["batching"].append(time_batching(suite, chosen, args.generator, args.seeds, args.device,
+                                                    result["matmul_peak_gflops"], metrics=not args.no_metrics))
     if args.stability:
         result["stability"] = stability(suite, protocol, args.generators, range(args.stability), args.device,
                                         workers=args.workers)

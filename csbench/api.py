@@ -21,7 +21,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .evaluate import RunOptions, Unit, evaluate_unit, in_process_draw, merge_seed_records, preview_protocol
+from .evaluate import RunOptions, Unit, evaluate_units, in_process_draw, merge_seed_records, preview_protocol
 from .generators import SampleContext
 from .results import CsRecord
 from .suites import Suite, get_suite
@@ -79,4 +79,4 @@ def score(sample: SampleFunction, suite: str = "fashion-mnist", *, name: str = "
         options = dataclasses.replace(options, device=device)
     units = [Unit(None, chosen, proto, seed, metrics=metrics and i == 0, options=options)
              for i, seed in enumerate(seeds if seeds is not None else proto.seeds)]
-    return merge_seed_records([evaluate_unit(u, draw) for u in units])
+    return merge_seed_records(evaluate_units(units, draw))

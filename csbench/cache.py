@@ -102,16 +102,29 @@ def cached_arrays(path: Path, compute: Callable[[], dict[str, np.ndarray]],
     return arrays
 
 
-def cached_json(path: Path, compute: Callable[[], dict]) -> dict:
-    """The JSON object at `path`, else `compute()`'s, saved there atomically; a damaged file is recomputed."""
+def read_json(path: Path) -> dict | None:
+    """The JSON object at `path`; None where there is none or it is damaged."""
     if path.is_file():
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass
+    return None
+
+
+def cached_json(path: Path, compute: Callable[[], dict]) -> dict:
+    """The JSON object at `path`, else `compute()`'s, saved there atomically; a damaged file is recomputed."""
+    cached = read_json(path)
+    if cached is not None:
+        return cached
     value = compute()
-    atomic_write_text(path, json.dumps(value, sort_keys=True) + "\n")
+    write_json(path, value)
     return value
+
+
+def write_json(path: Path, value: dict) -> None:
+    """`value` at `path`, written atomically, as `cached_json` keeps it."""
+    atomic_write_text(path, json.dumps(value, sort_keys=True) + "\n")
 
 
 PIN_FORMS = {"sha256": re.compile(r"[0-9a-f]{64}"), "git-blob": re.compile(r"[0-9a-f]{40}")}

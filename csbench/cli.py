@@ -178,6 +178,11 @@ def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
                         help="default: cuda where PyTorch sees a GPU, else cpu")
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
     parser.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    parser.add_argument("--students-per-batch", type=positive_int, metavar="N",
+                        help="train at most N students together as one batched model (1: one at a time; default: "
+                        "as many as fit --batch-memory-gib)")
+    parser.add_argument("--batch-memory-gib", type=float, metavar="GIB",
+                        help="memory budget of one group of students trained together (default 4)")
     add_sandbox_options(parser)
     parser.add_argument("--inception-weights", type=Path, metavar="PATH", help="pytorch-fid's Inception weights "
                         "(default: torch hub's cache, downloaded there when missing)")

@@ -10,7 +10,8 @@ import dataclasses
 import hashlib
 import json
 import resource
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -18,8 +19,8 @@ import numpy as np
 import torch
 
 from . import __version__
-from .cache import cached_arrays, cached_json, reference_file
-from .compression import pixel_mean, student_inputs, train_student
+from .cache import cached_arrays, cached_json, read_json, reference_file, write_json
+from .compression import StudentJob, pixel_mean, student_inputs, students_per_group, train_student, train_students
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
 from .features import DEFAULT_PREPROCESSING, FeatureSpace, from_teacher_pass
@@ -121,7 +122,12 @@ def student_score(suite: Suite, protocol: Protocol, samples: torch.Tensor, targe
         student = train_student(suite, protocol, student_inputs(samples, mean), targets, seed, device, label=label,
                                 loss=loss)
     with timings.measure("scoring"):
-        predictions = predict_logits(student, student_inputs(test.images, mean), device=device).argmax(1)
+        return test_score(suite, student, mean, test, device)
+
+
+def test_score(suite: Suite, student: torch.nn.Module, mean: torch.Tensor, test: Split, device: str) -> StudentScore:
+    """A trained student's score on the real test split."""
+    predictions = predict_logits(student, student_inputs(test.images, mean), device=device).argmax(1)
     return StudentScore((predictions == test.labels).float().mean().item(),
                         per_class_accuracy(predictions, test.labels, suite.num_classes))
 
@@ -136,18 +142,32 @@ def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, 
     """The protocol's student on the first `samples` real training images, in order, for `seed`, cached on disk."""
 
     def compute() -> dict:
-        if len(train) < protocol.samples:
-            raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
-                                 f"fewer than the protocol's {protocol.samples}")
-        real = train.images[: protocol.samples]
-        timings = Timings()
-        logits = real_logits(suite, teacher, real, device, timings, cache_dir, dropout_seed(protocol, seed))
-        score = student_score(suite, protocol, real, logits, pixel_mean(train.images), test, seed, device, timings,
+        real, logits = reference_data(suite, protocol, teacher, train, seed, device, cache_dir)
+        score = student_score(suite, protocol, real, logits, pixel_mean(train.images), test, seed, device, Timings(),
                               label=f"reference seed {seed}")
-        return {"seed": seed, "accuracy": score.accuracy, "per_class": list(score.per_class)}
+        return reference_entry(seed, score)
 
-    cached = cached_json(reference_score_path(suite, protocol, seed, cache_dir), compute)
-    return StudentScore(cached["accuracy"], tuple(cached["per_class"]))
+    return reference_from_entry(cached_json(reference_score_path(suite, protocol, seed, cache_dir), compute))
+
+
+def reference_data(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, seed: int,
+                   device: str, cache_dir: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the reference student of `seed` learns from: the first `samples` real training images and the
+    teacher's logits on them (with the seed's dropout masks where the protocol labels with dropout on)."""
+    if len(train) < protocol.samples:
+        raise GeneratorError(f"the {suite.name} training split has {len(train)} images, "
+                             f"fewer than the protocol's {protocol.samples}")
+    real = train.images[: protocol.samples]
+    return real, real_logits(suite, teacher, real, device, Timings(), cache_dir, dropout_seed(protocol, seed))
+
+
+def reference_entry(seed: int, score: StudentScore) -> dict:
+    """A reference score as its cache file holds it."""
+    return {"seed": seed, "accuracy": score.accuracy, "per_class": list(score.per_class)}
+
+
+def reference_from_entry(entry: dict) -> StudentScore:
+    return StudentScore(entry["accuracy"], tuple(entry["per_class"]))
 
 
 def reference_scores(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,
@@ -180,6 +200,14 @@ class RunOptions:
     inception: bool | None = None
     inception_weights: Path | None = None
     inception_preprocessing: str = DEFAULT_PREPROCESSING
+    students_per_batch: int | None = None
+    batch_memory_gib: float = 4.0
+
+    def student_group_size(self, suite: Suite, protocol: Protocol) -> int:
+        """How many students train together (`compression.train_students`): as many as fit `batch_memory_gib`,
+        at most `students_per_batch` where it is set; 1 is one at a time, as before batching."""
+        fit = students_per_group(suite, protocol, self.batch_memory_gib * 2**30)
+        return min(fit, self.students_per_batch or fit)
 
 
 @dataclass(frozen=True)
@@ -275,69 +303,155 @@ def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> CsSeedRecord:
     `draw(unit, train) -> Generated` supplies the samples: the sandboxed generator file by default, a trusted
     in-memory generator for csbench.api. A generator that returns its own labels also gets its CAS: the same
     student, trained on those labels."""
-    timings = Timings()
-    with timings.measure("total"):
-        scores = _score_seed(unit, draw, timings)
-    return CsSeedRecord(**scores, timings_s=timings.rounded(),
-                        peak_memory_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                        provenance=Provenance.here(unit.options.device, torch.get_num_threads(),
-                                                   torch=torch.__version__))
+    return evaluate_units([unit], draw)[0]
 
 
-def _score_seed(unit: Unit, draw, timings: Timings) -> dict:
+@dataclass
+class _Seed:
+    """A unit part-way through: its samples drawn and labelled and their metrics computed; its students wait for
+    training (`jobs`, by role: "raw", "cas", "reference") and end up as `scores`."""
+
+    unit: Unit
+    drawn: Generated
+    logits: torch.Tensor
+    teacher: dict
+    metrics: dict | None
+    copying: dict | None
+    timings: Timings
+    jobs: dict[str, StudentJob] = field(default_factory=dict)
+    scores: dict[str, StudentScore] = field(default_factory=dict)
+    batched: int = 1
+
+
+def evaluate_units(units: Sequence[Unit], draw=draw_sandboxed) -> list[CsSeedRecord]:
+    """Score seeds of one suite and protocol with the same options: one seed record each, as `evaluate_unit` gives,
+    with the teacher and data loaded once and the students of the seeds trained together in groups
+    (`RunOptions.student_group_size`, `compression.train_students`).
+
+    Seeds are drawn in order; once the students waiting for training fill a group, they train and their seeds
+    are finished before the next seed is drawn, so that memory holds one group's samples at a time. A seed's
+    timings get an equal share of each group its students trained in."""
+    if not units:
+        return []
+    suite, protocol, options = units[0].suite, units[0].protocol, units[0].options
+    if any((u.suite, u.protocol, u.options) != (suite, protocol, options) for u in units):
+        raise ValueError("units evaluated together must share the suite, protocol and options")
+    loading = Timings()
+    with loading.measure("total"), stage(f"{suite.name}: loading the teacher and the data"):
+        teacher, train, test = suite_inputs(suite, options)
+        mean = pixel_mean(train.images)
+    capacity = options.student_group_size(suite, protocol)
+    shared: dict[str, torch.Tensor] = {}  # the reference students' inputs, the same for every seed
+    records, waiting = [], []
+    for i, unit in enumerate(units):
+        waiting.append(_prepare_seed(unit, draw, teacher, train, test, mean, shared))
+        if i == 0:
+            waiting[0].timings["total"] += loading["total"]
+        if sum(len(seed.jobs) for seed in waiting) >= capacity or i == len(units) - 1:
+            _train_waiting(waiting, capacity, mean, test)
+            records += [_seed_record(seed) for seed in waiting]
+            waiting = []
+    return records
+
+
+def _prepare_seed(unit: Unit, draw, teacher: torch.nn.Module, train: Split, test: Split, mean: torch.Tensor,
+                  shared: dict[str, torch.Tensor]) -> _Seed:
     suite, protocol, options = unit.suite, unit.protocol, unit.options
     device = options.device
-    with stage(f"{suite.name}: loading the teacher and the data"):
-        teacher, train, test = suite_inputs(suite, options)
+    timings = Timings()
+    with timings.measure("total"):
         spaces = (feature_spaces(suite, teacher, options.inception, options.inception_weights, device,
                                  options.inception_preprocessing) if unit.metrics else {})
-    with stage(f"seed {unit.seed}: drawing {unit.protocol.samples:,} samples"):
-        drawn = draw(unit, train)
-    timings["sampling"] += drawn.sampling_s
-    with timings.measure("reference"):
-        reference = unit.reference or reference_score(suite, protocol, teacher, train, test, unit.seed, device)
-    extracted = {}
-    noise_seed = dropout_seed(protocol, unit.seed)
-    if isinstance(spaces.get("teacher"), FeatureSpace):
-        logits, extracted["teacher"] = label_and_extract(teacher, drawn.samples, device, timings, noise_seed)
-    else:
-        logits = label_samples(teacher, drawn.samples, device, timings, noise_seed)
-    mean = pixel_mean(train.images)
-    name = drawn.generator["name"]
-    raw = student_score(suite, protocol, drawn.samples, logits, mean, test, unit.seed, device, timings,
-                        label=f"{name} seed {unit.seed}")
-    cas = None
-    if drawn.labels is not None:
-        own = student_score(suite, protocol, drawn.samples, drawn.labels, mean, test, unit.seed, device, timings,
-                            label=f"{name} seed {unit.seed}, CAS", loss="cross-entropy")
-        cas = {"accuracy": own.accuracy, "label_agreement": label_agreement(logits, drawn.labels)}
-    metrics = copying = None
-    if unit.metrics:
-        splits = {"train": train, "test": test}
-        with stage("sample-quality metrics (IS, FID, KID, precision/recall/density/coverage)"):
-            metrics = sample_quality(suite, spaces, drawn.samples, splits, device, timings,
-                                     {k: v for k, v in extracted.items() if v is not None})
-        with stage("copy detection (nearest training images, C_T)"):
-            teacher_pass = extracted.get("teacher")
-            copying = copy_detection(suite, spaces["teacher"], drawn.samples,
-                                     teacher_pass[0] if teacher_pass is not None else None, splits, device,
-                                     timings)
-    return {
-        "generator": drawn.generator,
-        "sandbox": drawn.sandbox,
-        "suite": suite.name,
-        "teacher": teacher.record,
-        "student": suite.student,
-        "protocol": protocol.to_dict(),
-        "seed": unit.seed,
-        "raw_score": raw.accuracy,
-        "reference_score": reference.accuracy,
-        "per_class": {"raw": list(raw.per_class), "reference": list(reference.per_class),
-                      "classes": list(suite.class_names)},
-        "cas": cas,
-        "metrics": metrics,
-        "copying": copying,
-    }
+        with stage(f"seed {unit.seed}: drawing {unit.protocol.samples:,} samples"):
+            drawn = draw(unit, train)
+        timings["sampling"] += drawn.sampling_s
+        jobs = {}
+        with timings.measure("reference"):
+            path = reference_score_path(suite, protocol, unit.seed)
+            reference = unit.reference or (reference_from_entry(entry) if (entry := read_json(path)) else None)
+            if reference is None:
+                real, real_targets = reference_data(suite, protocol, teacher, train, unit.seed, device)
+                if "reference" not in shared:
+                    shared["reference"] = student_inputs(real, mean)
+                jobs["reference"] = StudentJob(shared["reference"], real_targets, unit.seed,
+                                               label=f"reference seed {unit.seed}")
+        extracted = {}
+        noise_seed = dropout_seed(protocol, unit.seed)
+        if isinstance(spaces.get("teacher"), FeatureSpace):
+            logits, extracted["teacher"] = label_and_extract(teacher, drawn.samples, device, timings, noise_seed)
+        else:
+            logits = label_samples(teacher, drawn.samples, device, timings, noise_seed)
+        name = drawn.generator["name"]
+        inputs = student_inputs(drawn.samples, mean)
+        jobs["raw"] = StudentJob(inputs, logits, unit.seed, label=f"{name} seed {unit.seed}")
+        if drawn.labels is not None:
+            jobs["cas"] = StudentJob(inputs, drawn.labels, unit.seed, "cross-entropy",
+                                     label=f"{name} seed {unit.seed}, CAS")
+        metrics = copying = None
+        if unit.metrics:
+            splits = {"train": train, "test": test}
+            with stage("sample-quality metrics (IS, FID, KID, precision/recall/density/coverage)"):
+                metrics = sample_quality(suite, spaces, drawn.samples, splits, device, timings,
+                                         {k: v for k, v in extracted.items() if v is not None})
+            with stage("copy detection (nearest training images, C_T)"):
+                teacher_pass = extracted.get("teacher")
+                copying = copy_detection(suite, spaces["teacher"], drawn.samples,
+                                         teacher_pass[0] if teacher_pass is not None else None, splits, device,
+                                         timings)
+    seed = _Seed(unit, drawn, logits, teacher.record, metrics, copying, timings, jobs)
+    if reference is not None:
+        seed.scores["reference"] = reference
+    return seed
+
+
+def _train_waiting(waiting: Sequence[_Seed], capacity: int, mean: torch.Tensor, test: Split) -> None:
+    """Train the waiting seeds' students in groups of `capacity`, score them, and cache the reference scores."""
+    suite, protocol, device = waiting[0].unit.suite, waiting[0].unit.protocol, waiting[0].unit.options.device
+    pending = [(seed, role, job) for seed in waiting for role, job in seed.jobs.items()]
+    for start in range(0, len(pending), capacity):
+        group = pending[start : start + capacity]
+        started = time.perf_counter()
+        students = train_students(suite, protocol, [job for _, _, job in group], device,
+                                  label=f"{suite.name}, {protocol.name}")
+        share = (time.perf_counter() - started) / len(group)
+        for (seed, role, _), student in zip(group, students):
+            stage_name = "reference" if role == "reference" else "training"
+            seed.timings[stage_name] += share
+            seed.timings["total"] += share
+            seed.batched = max(seed.batched, len(group))
+            with seed.timings.measure("total"), seed.timings.measure(stage_name if role == "reference" else "scoring"):
+                seed.scores[role] = test_score(suite, student, mean, test, device)
+                if role == "reference":
+                    write_json(reference_score_path(suite, protocol, seed.unit.seed),
+                               reference_entry(seed.unit.seed, seed.scores[role]))
+    for seed in waiting:
+        seed.jobs.clear()
+
+
+def _seed_record(seed: _Seed) -> CsSeedRecord:
+    unit, suite = seed.unit, seed.unit.suite
+    raw, reference, own = seed.scores["raw"], seed.scores["reference"], seed.scores.get("cas")
+    cas = None if own is None else {"accuracy": own.accuracy,
+                                    "label_agreement": label_agreement(seed.logits, seed.drawn.labels)}
+    return CsSeedRecord(
+        generator=seed.drawn.generator,
+        sandbox=seed.drawn.sandbox,
+        suite=suite.name,
+        teacher=seed.teacher,
+        student=suite.student,
+        protocol=unit.protocol.to_dict(),
+        seed=unit.seed,
+        raw_score=raw.accuracy,
+        reference_score=reference.accuracy,
+        per_class={"raw": list(raw.per_class), "reference": list(reference.per_class),
+                   "classes": list(suite.class_names)},
+        cas=cas,
+        metrics=seed.metrics,
+        copying=seed.copying,
+        timings_s=seed.timings.rounded(),
+        peak_memory_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        provenance=Provenance.here(unit.options.device, torch.get_num_threads(), students_batched=seed.batched,
+                                   torch=torch.__version__))
 
 
 def merge_seed_records(seed_records: Sequence[CsSeedRecord]) -> CsRecord:
@@ -435,7 +549,7 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     announce(plan(suite, protocol, seeds, options.device))
     units = [Unit(Path(generator_file), suite, protocol, seed, metrics=i == 0, options=options,
                   protected=(Path(out_dir),)) for i, seed in enumerate(seeds)]
-    record = merge_seed_records([evaluate_unit(u, draw) for u in units])
+    record = merge_seed_records(evaluate_units(units, draw))
     write_record(path, record)
     refresh_grid(units[0], generator_provenance(gen), draw, out_dir)
     return record

@@ -39,4 +39,6 @@ def run_options(args: argparse.Namespace):
                       limits=limits(args), inception=getattr(args, "inception", defaults.inception),
                       inception_weights=getattr(args, "inception_weights", defaults.inception_weights),
                       inception_preprocessing=getattr(args, "inception_preprocessing",
-                                                      defaults.inception_preprocessing))
+                                                      defaults.inception_preprocessing),
+                      students_per_batch=getattr(args, "students_per_batch", defaults.students_per_batch),
+                      batch_memory_gib=getattr(args, "batch_memory_gib", None) or defaults.batch_memory_gib)

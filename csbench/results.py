@@ -45,10 +45,13 @@ class Provenance:
     KEYS: ClassVar[tuple[str, ...]] = ("csbench_version", "device", "date")
 
     @classmethod
-    def here(cls, device: str, threads: int | None = None, **libraries: str) -> Provenance:
-        """This run's provenance; `threads`, the torch thread count, changes the order of float sums."""
+    def here(cls, device: str, threads: int | None = None, students_batched: int = 1, **libraries: str) -> Provenance:
+        """This run's provenance; `threads`, the torch thread count, and `students_batched`, how many students
+        trained together (csbench.compression.train_students), change the order of float sums."""
         cpu = platform.processor() or platform.machine()
         machine = device if device != "cpu" else f"cpu ({cpu}{f', {threads} threads' if threads else ''})"
+        if students_batched > 1:
+            machine += f", {students_batched} students batched"
         return cls(__version__, machine, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                    {f"{name}_version": version for name, version in libraries.items()})
 

@@ -73,3 +73,12 @@ def test_stability_units_in_worker_processes_match_in_process_scores(tiny_suite,
     assert st["generators"]["uniform_noise"]["reference_scores"][1] == here.reference_score
     stages = st["generators"]["uniform_noise"]["stages_s_per_seed"][1]
     assert stages["training"] > 0 and stages["total"] >= stages["training"]
+
+
+def test_training_flops_count_the_authors_student_layer_by_layer():
+    """Multiply-adds per image: conv1 24·24·64·25, conv2 8·8·128·64·25, FC 2048·1024 and 1024·10; a training
+    step is the forward, the weight gradients and the input gradients but the first layer's."""
+    suite = suites.get_suite("fashion-mnist")
+    forward = 2 * (24 * 24 * 64 * 25 + 8 * 8 * 128 * 64 * 25 + 2048 * 1024 + 1024 * 10)
+    paper = dataclasses.replace(suite.protocol("paper"), samples=600)  # two full batches of 256: the rest dropped
+    assert bench.training_flops(suite, paper) == 512 * (3 * forward - 2 * 24 * 24 * 64 * 25)

@@ -4,8 +4,20 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from conftest import class_structured_images
 
-from csbench.compression import batch_order, distillation_loss, pixel_mean, student_inputs, train_student
+from csbench.compression import (
+    StudentJob,
+    batch_order,
+    distillation_loss,
+    pixel_mean,
+    student_footprint_bytes,
+    student_inputs,
+    students_per_group,
+    train_student,
+    train_students,
+)
 from csbench.models import build_model
 from csbench.suites import get_suite
 
@@ -142,3 +154,48 @@ def test_teacher_dropout_while_labelling_is_seeded_and_leaves_batch_norm_alone()
     # Batch norm in eval: the dropout-free part of the network is the clean one
     teacher.classifier[0].p = 0.0
     assert torch.allclose(predict_logits(teacher, images, dropout_seed=3), clean, atol=1e-6)
+
+
+def _structured(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = class_structured_images(n, seed)
+    return torch.from_numpy(images).float().div(255).unsqueeze(1), torch.from_numpy(labels).long()
+
+
+@pytest.mark.parametrize("name", ["graded", "paper"])
+def test_students_trained_together_are_the_students_trained_alone(name):
+    """Own seed, own samples, own loss (logits, and class indices for CAS) and own optimiser state: each batched
+    student is its one-at-a-time self up to float summation order, and scores within a point of it."""
+    suite = get_suite("fashion-mnist")
+    protocol = dataclasses.replace(suite.protocol(name), samples=320, batch_size=32)
+    (images, labels), (other, other_labels) = _structured(320, 0), _structured(320, 5)
+    test_images, test_labels = _structured(300, 9)
+    mean = pixel_mean(images)
+    inputs, other_inputs = student_inputs(images, mean), student_inputs(other, mean)
+    jobs = [StudentJob(inputs, 4 * F.one_hot(labels, 10).float(), seed=0),
+            StudentJob(inputs, labels, seed=0, loss="cross-entropy"),
+            StudentJob(other_inputs, 4 * F.one_hot(other_labels, 10).float(), seed=1)]
+    together = train_students(suite, protocol, jobs)
+    alone = [train_student(suite, protocol, j.inputs, j.targets, j.seed, loss=j.loss) for j in jobs]
+    test_inputs = student_inputs(test_images, mean)
+    for a, b in zip(together, alone):  # by norm: Adam turns float noise in near-zero gradients into whole steps
+        for p, q in zip(a.parameters(), b.parameters()):
+            assert (p - q).norm() <= 1e-3 * q.norm()
+        with torch.no_grad():
+            accuracy = [(m(test_inputs).argmax(1) == test_labels).float().mean().item() for m in (a, b)]
+        assert abs(accuracy[0] - accuracy[1]) <= 0.01 and accuracy[1] > 0.3
+    # the students moved from their initialisations, each its own way (a trivial pass would also agree)
+    assert not torch.allclose(together[0].classifier.weight, together[1].classifier.weight, atol=1e-3)
+    again = train_students(suite, protocol, jobs)
+    assert all(torch.equal(p, q) for a, b in zip(together, again) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_students_are_grouped_to_fit_the_memory_budget():
+    suite = get_suite("fashion-mnist")
+    protocol = suite.protocol("graded")
+    one = student_footprint_bytes(suite, protocol)
+    # at least its own inputs (50,000 float32 images) and its parameters with gradients and Adam's moments
+    params = sum(p.numel() for p in build_model("lenet", 1, 28, 10).parameters())
+    assert one > 4 * (50_000 * 28 * 28 + 4 * params)
+    assert students_per_group(suite, protocol, 2.5 * one) == 2
+    assert students_per_group(suite, protocol, one / 2) == 1
+    assert student_footprint_bytes(get_suite("cifar10"), protocol) > 2 * one  # three channels, a larger FC layer
