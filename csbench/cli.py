@@ -9,10 +9,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .cache import home
-from .errors import CsbenchError, clean
+from .errors import CsbenchError, clean, one_line
 from .features import DEFAULT_PREPROCESSING, PREPROCESSING
 from .options import add_sandbox_options, limits, positive_int, run_options
 from .progress import console
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = args.run(args)
     except CsbenchError as exc:
-        console.print(f"[red]error:[/red] {clean(exc, LONG)}", highlight=False, soft_wrap=True)
+        console.print(Text("error: ", style="red") + Text(one_line(exc, LONG)), highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

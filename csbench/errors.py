@@ -24,10 +24,15 @@ MARKUP_TAG = re.compile(r"\[([A-Za-z#/@\\][^\[\]]*)\]")
 MARKUP_OPEN = re.compile(r"\[(?=[A-Za-z#/@\\])")
 
 
-def clean(text: object, limit: int = 300) -> str:
-    """Text from outside (a child's output, a URL, a file or folder name) made safe to print in one line: no control
-    or format characters (escape sequences, bidi overrides), no markup (a bracket that could open a rich tag becomes
-    a parenthesis), one line of bounded length."""
+def one_line(text: object, limit: int = 300) -> str:
+    """Text made safe to print as plain text (never parsed as markup) in one line: no control or format characters
+    (escape sequences, bidi overrides), one line of bounded length."""
     kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(text)[:4 * limit])
-    kept = " ".join(MARKUP_OPEN.sub("(", MARKUP_TAG.sub(r"(\1)", kept)).split())
+    kept = " ".join(kept.split())
     return kept if len(kept) <= limit else kept[: limit - 3] + "..."
+
+
+def clean(text: object, limit: int = 300) -> str:
+    """Text from outside (a child's output, a URL, a file or folder name) made safe to print inside rich markup: as
+    `one_line`, and a bracket that could open a rich tag becomes a parenthesis."""
+    return one_line(MARKUP_OPEN.sub("(", MARKUP_TAG.sub(r"(\1)", one_line(text, 4 * limit))), limit)

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 import torch
-from conftest import GENERATORS
+from conftest import GENERATORS, tiny_fashion_mnist_digests
 
 import csbench.sweep
 from csbench.backends import RayBackend, SlurmBackend, require
@@ -37,10 +37,48 @@ def sweep(tiny_suite, tiny_data, out, folder, backend=None):
     return {o.file.stem: o.status for o in outcomes}
 
 
+TRUST_TINY_DATA = """\
+import importlib.abc, importlib.util, sys
+
+
+class TinyDigests(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "csbench.data":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            module.FASHION_MNIST_DIGESTS = DIGESTS
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+DIGESTS = %r
+sys.meta_path.insert(0, TinyDigests())
+"""
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def workers_trust_tiny_data(tmp_path_factory):
+    """Worker processes take the tiny Fashion-MNIST for the official one, as conftest makes this process do: a
+    `sitecustomize` on their PYTHONPATH sets the same digests when they import csbench.data."""
+    folder = tmp_path_factory.mktemp("worker-site")
+    (folder / "sitecustomize.py").write_text(TRUST_TINY_DATA % tiny_fashion_mnist_digests())
+    path = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", path)
+        yield path
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, workers_trust_tiny_data):
     """Two worker processes, one torch thread each, a cache of their own."""
-    env = {"CSBENCH_HOME": str(tmp_path_factory.mktemp("ray-home")), "CSBENCH_QUIET": "1", "OMP_NUM_THREADS": "1"}
+    env = {"CSBENCH_HOME": str(tmp_path_factory.mktemp("ray-home")), "CSBENCH_QUIET": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": workers_trust_tiny_data}
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     yield
     ray.shutdown()
@@ -122,7 +160,8 @@ def test_a_killed_worker_is_retried_and_a_failing_unit_fails_only_its_generator(
     assert_same_scores(out, tiny_suite, local_records, ["uniform_noise"])
 
 
-def test_submitit_local_executor_gives_the_local_records(tiny_suite, tiny_data, tmp_path, local_records):
+def test_submitit_local_executor_gives_the_local_records(tiny_suite, tiny_data, tmp_path, local_records,
+                                                        workers_trust_tiny_data):
     pytest.importorskip("submitit")
     out = tmp_path / "results"
     backend = SlurmBackend(folder=tmp_path / "submitit", cluster="local", poll_s=0.5)
