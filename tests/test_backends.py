@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 import torch
-from conftest import GENERATORS, tiny_fashion_mnist_digests
+from conftest import GENERATORS
 
 import csbench.sweep
 from csbench.backends import RayBackend, SlurmBackend, require
@@ -35,43 +35,6 @@ def sweep(tiny_suite, tiny_data, out, folder, backend=None):
     outcomes = evaluate_all(tiny_suite.name, folder, out_dir=out, seeds=SEEDS, suite=tiny_suite,
                             options=RunOptions(data_root=tiny_data), backend=backend)
     return {o.file.stem: o.status for o in outcomes}
-
-
-TRUST_TINY_DATA = """\
-import importlib.abc, importlib.util, sys
-
-
-class TinyDigests(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name != "csbench.data":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        run = spec.loader.exec_module
-
-        def exec_module(module):
-            run(module)
-            module.FASHION_MNIST_DIGESTS = DIGESTS
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-
-DIGESTS = %r
-sys.meta_path.insert(0, TinyDigests())
-"""
-
-
-@pytest.fixture(scope="module")
-def workers_trust_tiny_data(tmp_path_factory):
-    """Worker processes take the tiny Fashion-MNIST for the official one, as conftest makes this process do: a
-    `sitecustomize` on their PYTHONPATH sets the same digests when they import csbench.data."""
-    folder = tmp_path_factory.mktemp("worker-site")
-    (folder / "sitecustomize.py").write_text(TRUST_TINY_DATA % tiny_fashion_mnist_digests())
-    path = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PYTHONPATH", path)
-        yield path
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,8 @@ def test_seed_summary_reports_cs_per_seed_in_points(tmp_path):
     assert "2 process(es) of 1 thread(s); wall 30 s" in md
 
 
-def test_stability_units_in_worker_processes_match_in_process_scores(tiny_suite, tiny_data, monkeypatch):
+def test_stability_units_in_worker_processes_match_in_process_scores(tiny_suite, tiny_data, monkeypatch,
+                                                                    workers_trust_tiny_data):
     monkeypatch.setenv("CSBENCH_DATA", str(tiny_data))
     protocol = dataclasses.replace(tiny_suite.protocol(), samples=200)
     st = bench.stability(tiny_suite, protocol, [GENERATORS / "real_data.py", GENERATORS / "uniform_noise.py"],
