@@ -260,10 +260,10 @@ def trickler():
                 if data is None:
                     self.wfile.write(head)
                     data = body
-                for byte in data:
+                for byte in data:  # the pause comes first, so three bytes take 0.6 s however fast the client
+                    time.sleep(0.2)
                     self.wfile.write(bytes([byte]))
                     self.wfile.flush()
-                    time.sleep(0.2)
             except OSError:  # the client went away
                 pass
 
