@@ -199,9 +199,9 @@ def test_evaluation_without_inception_weights_records_and_prints_both_families(t
     assert "inception metrics unavailable: pytorch-fid's Inception weights are not at" in err
 
 
-def test_cli_fails_in_one_line_on_missing_explicit_weights(tmp_path, capsys):
+def test_cli_fails_in_one_line_on_missing_explicit_weights(tmp_path, tiny_data, capsys):
     assert main(["evaluate", str(GENERATORS / "uniform_noise.py"), "--suite", "fashion-mnist", "--out",
-                 str(tmp_path), "--inception-weights", str(tmp_path / "none.pth")]) == 2
+                 str(tmp_path), "--data-dir", str(tiny_data), "--inception-weights", str(tmp_path / "none.pth")]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]  # after the plan line
     assert error.startswith("error: Inception weights") and "none.pth not found" in error
 
