@@ -39,6 +39,7 @@ from csbench.compression import batch_order, build_student
 from csbench.data import load_split
 from csbench.evaluate import RunOptions, Unit, evaluate_unit, evaluate_units
 from csbench.features import extract, teacher_space
+from csbench.sources import SandboxedFile
 from csbench.stats import ratio_interval
 from csbench.suites import Protocol, Suite, get_suite
 from csbench.teacher import load_teacher
@@ -96,8 +97,8 @@ def time_evaluation(suite: Suite, protocol: Protocol, generator: Path, seeds: Se
     """Evaluate `generator` seed by seed (metrics on the first), as `csbench evaluate` does; keep every timing."""
     started = time.perf_counter()
     options = RunOptions(device=device, data_root=data_root)
-    records = [evaluate_unit(Unit(generator, suite, protocol, seed, metrics=metrics and i == 0, options=options))
-               for i, seed in enumerate(seeds)]
+    records = [evaluate_unit(Unit(SandboxedFile(generator), suite, protocol, seed, metrics=metrics and i == 0,
+                                  options=options)) for i, seed in enumerate(seeds)]
     wall = time.perf_counter() - started
     cs, half = ratio_interval([r.raw_score for r in records], [r.reference_score for r in records])
     return {"generator": str(generator), "protocol": protocol.to_dict(), "seeds": list(seeds),
@@ -210,7 +211,7 @@ def stability(suite: Suite, protocol: Protocol, generators: Sequence[Path], seed
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=torch.set_num_threads, initargs=(threads,)) as pool:
         options = RunOptions(device, data_root=data_root)
-        records = list(pool.map(evaluate_unit, [Unit(gen, suite, protocol, seed, options=options)
+        records = list(pool.map(evaluate_unit, [Unit(SandboxedFile(gen), suite, protocol, seed, options=options)
                                                 for gen, seed in units]))
     out = {"workers": workers, "threads_per_worker": threads, "wall_s": round(time.perf_counter() - started, 1),
            "generators": {}}
@@ -289,7 +290,7 @@ def time_batching(suite: Suite, protocol: Protocol, generator: Path, seeds: Sequ
         options = RunOptions(device=device, students_per_batch=per_batch)
         with timed_trainings() as trainings:
             wall, cpu = time.perf_counter(), time.process_time()
-            records = evaluate_units([Unit(generator, suite, protocol, seed, metrics=metrics and i == 0,
+            records = evaluate_units([Unit(SandboxedFile(generator), suite, protocol, seed, metrics=metrics and i == 0,
                                            options=options) for i, seed in enumerate(seeds)])
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         gflops = training_flops(suite, protocol) * trainings["students"] / trainings["wall_s"] / 1e9

@@ -21,9 +21,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .evaluate import RunOptions, Unit, evaluate_units, in_process_draw, merge_seed_records, preview_protocol
+from .evaluate import RunOptions, Unit, evaluate_units, merge_seed_records, preview_protocol
 from .generators import SampleContext
 from .results import CsRecord
+from .sources import InMemory, Samples, array_samples
 from .suites import Suite, get_suite
 from .teacher import default_device
 
@@ -57,26 +58,34 @@ def module_sampler(module: nn.Module, latent_dim: int, *, output_range: tuple[fl
     return sample
 
 
-def score(sample: SampleFunction, suite: str = "fashion-mnist", *, name: str = "in-memory",
-          protocol: str | None = None, seeds: list[int] | None = None, samples: int | None = None,
+def score(sample: SampleFunction | None = None, suite: str = "fashion-mnist", *, name: str = "in-memory",
+          protocol: str | None = None, seeds: list[int] | None = None, count: int | None = None,
           device: str | None = None, metrics: bool = True, preview: bool = False,
           generator: dict | None = None, suite_record: Suite | None = None,
-          options: RunOptions | None = None) -> CsRecord:
-    """The record `csbench evaluate` would write for these samples (not written: save it if you want it).
+          options: RunOptions | None = None, samples=None, labels=None) -> CsRecord:
+    """The record `csbench evaluate` would write (not written: save it if you want it), for a sampling function
+    `sample(n, seed, ctx)` or for `samples` already drawn (an array or tensor in a samples file's layouts, with
+    optional `labels`; seed s takes slice s mod K of their K disjoint slices of the protocol's count).
 
-    `preview`: `preview_protocol`'s cheaper setting. `options`: the teacher, data and Inception settings
-    (`device` overrides its device; default a GPU where there is one); `suite_record` a Suite not in the
-    registry (tests, suites in development)."""
+    `count`: samples per seed instead of the protocol's (changes the protocol). `preview`: `preview_protocol`'s
+    cheaper setting. `options`: the teacher, data and Inception settings (`device` overrides its device; default
+    a GPU where there is one); `suite_record` a Suite not in the registry (tests, suites in development)."""
+    if (sample is None) == (samples is None):
+        raise TypeError("score takes a sampling function or samples, one of the two")
     chosen = suite_record or get_suite(suite)
     proto = chosen.protocol(protocol)
-    if samples is not None:
-        proto = dataclasses.replace(proto, samples=samples)
+    if count is not None:
+        proto = dataclasses.replace(proto, samples=count)
     if preview:
         proto = preview_protocol(proto)
-    draw = in_process_draw(sample, generator or {"name": name, "file": None, "sha256": None})
+    if samples is not None:
+        source = Samples(name, array_samples(samples, labels, chosen.image_shape, chosen.num_classes))
+        source.slices(proto.samples)  # too few samples: refused before any work
+    else:
+        source = InMemory(sample, generator or {"name": name, "file": None, "sha256": None})
     options = options or RunOptions(device=default_device())
     if device is not None:
         options = dataclasses.replace(options, device=device)
-    units = [Unit(None, chosen, proto, seed, metrics=metrics and i == 0, options=options)
+    units = [Unit(source, chosen, proto, seed, metrics=metrics and i == 0, options=options)
              for i, seed in enumerate(seeds if seeds is not None else proto.seeds)]
-    return merge_seed_records(evaluate_units(units, draw))
+    return merge_seed_records(evaluate_units(units))

@@ -36,8 +36,6 @@ from .errors import CsbenchError
 from .evaluate import (
     RunOptions,
     StudentScore,
-    Unit,
-    draw_sandboxed,
     dropout_seed,
     label_samples,
     protocol_key,
@@ -48,6 +46,7 @@ from .evaluate import (
 )
 from .registry import Choice
 from .results import BudgetRecord, BudgetSeedRecord, Provenance, record_path, seed_record_path, write_record
+from .sources import Source, open_source
 from .suites import BUDGETS, Protocol, Suite
 from .timing import Timings
 
@@ -126,17 +125,16 @@ def reference_pool(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, t
 
 @dataclass(frozen=True)
 class BudgetUnit:
-    """One seed of one generator file's students at `budgets` under `mix`, with every input spelled out (as
+    """One seed of one source's students at `budgets` under `mix`, with every input spelled out (as
     csbench.evaluate.Unit); `references`: the seed's reference at each budget where the caller already has them."""
 
-    generator_file: Path
+    source: Source
     suite: Suite
     protocol: Protocol
     seed: int
     mix: Mix
     budgets: tuple[int, ...]
     options: RunOptions = RunOptions()
-    protected: tuple[Path, ...] = ()
     references: tuple[StudentScore, ...] | None = None
 
 
@@ -147,8 +145,8 @@ def unit_references(unit: BudgetUnit) -> tuple[StudentScore, ...]:
                  for b in unit.budgets)
 
 
-def evaluate_budget_unit(unit: BudgetUnit, draw=draw_sandboxed) -> BudgetSeedRecord:
-    """Train the unit's students and return its seed record; `draw(unit, train)` as in csbench.evaluate."""
+def evaluate_budget_unit(unit: BudgetUnit) -> BudgetSeedRecord:
+    """Train the unit's students on samples drawn from its source and return its seed record."""
     suite, protocol, options, seed = unit.suite, unit.protocol, unit.options, unit.seed
     device = options.device
     timings = Timings()
@@ -157,8 +155,7 @@ def evaluate_budget_unit(unit: BudgetUnit, draw=draw_sandboxed) -> BudgetSeedRec
     noise_seed = dropout_seed(protocol, seed)
 
     def drawn_and_labelled(n: int):
-        drawn = draw(Unit(unit.generator_file, suite, dataclasses.replace(protocol, samples=n), seed,
-                          options=options, protected=unit.protected), train)
+        drawn = unit.source.draw(suite, n, seed, options, train)
         timings["sampling"] += drawn.sampling_s
         return drawn, label_samples(teacher, drawn.samples, device, timings, noise_seed)
 
@@ -226,14 +223,15 @@ def budget_seed_path(out_dir: Path | str, suite: Suite, generator: str, protocol
 
 def evaluate_budget(generator_file: Path | str, suite: Suite, protocol: Protocol, mix: Mix, *, seeds: Sequence[int],
                     budgets: Sequence[int] = BUDGETS, out_dir: Path | str = "results",
-                    options: RunOptions = RunOptions(), draw=draw_sandboxed) -> BudgetRecord:
-    """Run a generator's budget units here, one seed after another, and write the merged record."""
+                    options: RunOptions = RunOptions()) -> BudgetRecord:
+    """Run the budget units of a generator file, samples file or declaration (csbench.sources.open_source) here,
+    one seed after another, and write the merged record."""
     chosen = budgets_for(protocol, mix, budgets)
     if not chosen:
         raise CsbenchError(f"no budget below the protocol's {protocol.samples:,} samples among "
                            f"{', '.join(f'{b:,}' for b in budgets)}")
-    units = [BudgetUnit(Path(generator_file), suite, protocol, seed, mix, chosen, options, (Path(out_dir),))
-             for seed in seeds]
-    record = merge_budget_records([evaluate_budget_unit(u, draw) for u in units])
+    source = open_source(generator_file, suite, protected=[Path(out_dir)], limits=options.limits)
+    units = [BudgetUnit(source, suite, protocol, seed, mix, chosen, options) for seed in seeds]
+    record = merge_budget_records([evaluate_budget_unit(u) for u in units])
     write_record(budget_record_path(out_dir, suite, record.generator["name"], protocol.name, mix), record)
     return record

@@ -52,7 +52,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         console.print(f"[red]FAIL[/red] {clean(problem.name)}: {clean(problem.detail, LONG)}", highlight=False,
                       soft_wrap=True)
         return 1
-    console.print(f"[green]PASS[/green] {file} meets the generator contract on {clean(args.suite)}", highlight=False)
+    console.print(f"[green]PASS[/green] {file} meets the contract on {clean(args.suite)}", highlight=False)
     return 0
 
 
@@ -65,7 +65,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     out = args.out or home() / "results"
     record = evaluate(args.file, args.suite, protocol_name=args.protocol, seeds=seeds, samples=args.samples,
                       out_dir=out, options=run_options(args),
-                      replace=args.replace, in_process=args.in_process, preview=args.preview,
+                      replace=args.replace, in_process=args.in_process, preview=args.preview, name=args.name,
                       announce=lambda line: console.print(line, highlight=False, soft_wrap=True))
     table = Table(title=f"{record.generator['name']} on {record.suite} ({record.protocol['name']} protocol)")
     for column in ("seed", "student accuracy on samples", "on real data (reference)"):
@@ -205,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
         run=_cmd_suites)
 
     ev = commands.add_parser("evaluate", help="compute the Compression Score of a generator file on a suite")
-    ev.add_argument("file", type=Path, help="generator file (registers itself with @csbench.generator)")
+    ev.add_argument("file", type=Path, help="generator file (registers itself with @csbench.generator), a folder "
+                    "of PNG/JPEG images, an .npz/.npy of samples, or a samples declaration (*.samples.toml)")
     _add_evaluation_options(ev)
     ev.add_argument("--out", type=Path, help="results folder (default: $CSBENCH_HOME/results, outside the "
                     "repository; maintainers write board records with --out results)")
@@ -213,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "under the same name")
     ev.add_argument("--in-process", action="store_true", help="import the file in this process, without the "
                     "sandbox: for your own code only, never for files from others")
+    ev.add_argument("--name", help="a samples folder's or file's name in the record (default: its file name's "
+                    "stem)")
     ev.add_argument("--preview", action="store_true", help="10,000 samples and one seed, recorded under "
                     "'<protocol>-preview': a cheap progress signal, not comparable with board numbers")
     ev.set_defaults(run=_cmd_evaluate)
@@ -252,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(run=_cmd_evaluate_all)
 
     va = commands.add_parser("validate", help="check a generator file against the contract, in the sandbox")
-    va.add_argument("file", type=Path, help="generator file")
+    va.add_argument("file", type=Path, help="generator file, samples folder or file, or samples declaration")
     va.add_argument("--suite", required=True)
     va.add_argument("--samples", type=positive_int, default=64, help="batch size drawn twice (default 64)")
     va.add_argument("--seed", type=int, default=0)
@@ -279,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "generated data; real-only vs real + generated over seeds (tabular and image suites)")
     comp.add_argument("--suite", required=True)
     comp.add_argument("--generator", type=Path, required=True, nargs="+",
-                      help="generator file(s); several share one teacher fit")
+                      help="generator file(s); several share one teacher fit (image suites: also samples folders, "
+                      "files or declarations)")
     comp.add_argument("--ratio", type=float, help="generated rows per real training row (default: the tabular "
                       "suite's, 9; image suites 4, so that 80 %% of a batch is generated)")
     comp.add_argument("--seed", type=int, default=0, help="first seed (default 0)")

@@ -24,7 +24,6 @@ from .compression import StudentJob, pixel_mean, student_inputs, students_per_gr
 from .data import Split, load_split
 from .errors import CsbenchError, GeneratorError
 from .features import DEFAULT_PREPROCESSING, FeatureSpace, from_teacher_pass
-from .generators import SampleContext, check_labels, check_samples, fetch_generator_weights, load_generator_file
 from .grids import refresh_grid
 from .progress import stage
 from .quality import copy_detection, feature_spaces, sample_quality
@@ -32,12 +31,12 @@ from .results import (
     CsRecord,
     CsSeedRecord,
     Provenance,
-    generator_provenance,
     record_path,
     refuse_foreign_record,
     write_record,
 )
-from .sandbox import Limits, context, describe, describe_for, sample_labelled
+from .sandbox import Limits
+from .sources import Generated, Source, open_source
 from .stats import ratio_interval
 from .suites import Protocol, Suite, get_suite
 from .teacher import has_dropout_before_features, load_teacher, predict_features, predict_logits
@@ -212,20 +211,19 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class Unit:
-    """One seed of one generator file on a suite under a protocol, with every input spelled out.
+    """One seed of one source of samples (csbench.sources) on a suite under a protocol, with every input spelled
+    out.
 
     `metrics`: this seed's samples also get the sample-quality metrics (a record takes them from its first seed).
-    `protected`: folders the generator must not read (the results), beyond the cache and data the sandbox adds.
     `reference`: the seed's reference score where the caller already has it; otherwise it is computed or cached.
     """
 
-    generator_file: Path | None  # None for a generator held in memory (csbench.api)
+    source: Source
     suite: Suite
     protocol: Protocol
     seed: int
     metrics: bool = False
     options: RunOptions = RunOptions()
-    protected: tuple[Path, ...] = ()
     reference: StudentScore | None = None
 
 
@@ -247,63 +245,12 @@ def label_agreement(teacher_logits: torch.Tensor, labels: torch.Tensor) -> float
     return (teacher_logits.argmax(1) == labels).float().mean().item()
 
 
-@dataclass(frozen=True)
-class Generated:
-    """One seed's checked samples, the generator's own labels (or None), and where they came from."""
-
-    samples: torch.Tensor
-    labels: torch.Tensor | None
-    generator: dict  # name, file, sha256 (file and sha256 None for a generator held in memory)
-    sandbox: dict
-    sampling_s: float
-
-
-def draw_sandboxed(unit: Unit, train: Split) -> Generated:
-    """Describe and sample the unit's generator file in the sandbox: its code never runs in the harness."""
-    options = unit.options
-    protected = [*unit.protected, *([options.data_root] if options.data_root else [])]  # the sandbox adds the cache
-    gen = describe_for(unit.generator_file, unit.suite.name, options.limits, protected)
-    ctx = context(gen, unit.suite.name, unit.suite.image_shape, unit.suite.num_classes, train, options.device)
-    timed = Timings()
-    with timed.measure("sampling"):
-        samples, labels = sample_labelled(gen, ctx, unit.protocol.samples, unit.seed, options.limits, protected)
-    return Generated(samples, labels, generator_provenance(gen), gen.sandbox, timed["sampling"])
-
-
-def in_process_draw(sample: Callable, generator: dict, directory: Path | None = None,
-                    weights: dict[str, Path] | None = None) -> Callable[[Unit, Split], Generated]:
-    """`evaluate_unit`'s drawing step for a function in this process, with the checks the sandboxed path makes."""
-
-    def draw(unit: Unit, train: Split) -> Generated:
-        suite = unit.suite
-        ctx = SampleContext(suite=suite.name, shape=suite.image_shape, num_classes=suite.num_classes,
-                            directory=directory or Path.cwd(), device=unit.options.device, train=train,
-                            weights=weights or {})
-        timed = Timings()
-        try:
-            with timed.measure("sampling"):
-                out = sample(unit.protocol.samples, unit.seed, ctx)
-        except GeneratorError:
-            raise
-        except Exception as exc:
-            raise GeneratorError(f"generator {generator['name']} raised while sampling: {type(exc).__name__}: "
-                                 f"{exc}") from None
-        images, labels = out if isinstance(out, tuple) and len(out) == 2 else (out, None)
-        name = f"generator {generator['name']}"
-        images = check_samples(images, unit.protocol.samples, suite.image_shape, name=name)
-        labels = None if labels is None else check_labels(labels, unit.protocol.samples, suite.num_classes, name)
-        return Generated(images, labels, generator, {"in_process": True}, timed["sampling"])
-
-    return draw
-
-
-def evaluate_unit(unit: Unit, draw=draw_sandboxed) -> CsSeedRecord:
+def evaluate_unit(unit: Unit) -> CsSeedRecord:
     """Score one seed of a generator; returns its seed record (raw and reference score, timings, provenance).
 
-    `draw(unit, train) -> Generated` supplies the samples: the sandboxed generator file by default, a trusted
-    in-memory generator for csbench.api. A generator that returns its own labels also gets its CAS: the same
-    student, trained on those labels."""
-    return evaluate_units([unit], draw)[0]
+    The unit's source supplies the samples (csbench.sources). A generator that returns its own labels, or samples
+    that come with labels, also get their CAS: the same student, trained on those labels."""
+    return evaluate_units([unit])[0]
 
 
 @dataclass
@@ -323,7 +270,7 @@ class _Seed:
     batched: int = 1
 
 
-def evaluate_units(units: Sequence[Unit], draw=draw_sandboxed) -> list[CsSeedRecord]:
+def evaluate_units(units: Sequence[Unit]) -> list[CsSeedRecord]:
     """Score seeds of one suite and protocol with the same options: one seed record each, as `evaluate_unit` gives,
     with the teacher and data loaded once and the students of the seeds trained together in groups
     (`RunOptions.student_group_size`, `compression.train_students`).
@@ -344,7 +291,7 @@ def evaluate_units(units: Sequence[Unit], draw=draw_sandboxed) -> list[CsSeedRec
     shared: dict[str, torch.Tensor] = {}  # the reference students' inputs, the same for every seed
     records, waiting = [], []
     for i, unit in enumerate(units):
-        waiting.append(_prepare_seed(unit, draw, teacher, train, test, mean, shared))
+        waiting.append(_prepare_seed(unit, teacher, train, test, mean, shared))
         if i == 0:
             waiting[0].timings["total"] += loading["total"]
         if sum(len(seed.jobs) for seed in waiting) >= capacity or i == len(units) - 1:
@@ -354,16 +301,16 @@ def evaluate_units(units: Sequence[Unit], draw=draw_sandboxed) -> list[CsSeedRec
     return records
 
 
-def _prepare_seed(unit: Unit, draw, teacher: torch.nn.Module, train: Split, test: Split, mean: torch.Tensor,
+def _prepare_seed(unit: Unit, teacher: torch.nn.Module, train: Split, test: Split, mean: torch.Tensor,
                   shared: dict[str, torch.Tensor]) -> _Seed:
     suite, protocol, options = unit.suite, unit.protocol, unit.options
     device = options.device
     timings = Timings()
     with timings.measure("total"):
+        with stage(f"seed {unit.seed}: drawing {unit.protocol.samples:,} samples"):  # before anything is cached
+            drawn = unit.source.draw(suite, protocol.samples, unit.seed, options, train)
         spaces = (feature_spaces(suite, teacher, options.inception, options.inception_weights, device,
                                  options.inception_preprocessing) if unit.metrics else {})
-        with stage(f"seed {unit.seed}: drawing {unit.protocol.samples:,} samples"):
-            drawn = draw(unit, train)
         timings["sampling"] += drawn.sampling_s
         jobs = {}
         with timings.measure("reference"):
@@ -516,9 +463,10 @@ def plan(suite: Suite, protocol: Protocol, seeds: Sequence[int], device: str) ->
 def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str | None = None,
              seeds: Sequence[int] | None = None, samples: int | None = None, out_dir: Path | str = "results",
              options: RunOptions = RunOptions(), protocol: Protocol | None = None, suite: Suite | None = None,
-             replace: bool = False, in_process: bool = False, preview: bool = False,
+             replace: bool = False, in_process: bool = False, preview: bool = False, name: str | None = None,
              announce: Callable[[str], None] = lambda line: None) -> CsRecord:
-    """Score a generator file on a suite and write its record; returns the record.
+    """Score a generator file, a samples folder or file, or a samples declaration (csbench.sources.open_source)
+    on a suite and write its record; returns the record. `name`: a samples input's name (default: its stem).
 
     The first seed's samples also get the sample-quality metrics (csbench.quality) in the teacher's and,
     in Inception's feature space where `options` asks for it and its weights can be had.
@@ -536,20 +484,14 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     if preview:
         protocol = preview_protocol(protocol)
     seeds = list(seeds if seeds is not None else protocol.seeds)
-    if in_process:
-        gen = load_generator_file(generator_file)
-        draw = in_process_draw(gen.sample, generator_provenance(gen), gen.path.parent, fetch_generator_weights(gen))
-    else:
-        gen = describe(generator_file, options.limits,
-                       [Path(out_dir), *([options.data_root] if options.data_root else [])])
-        draw = draw_sandboxed
-    path = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
+    source = open_source(generator_file, suite, protected=[Path(out_dir)], in_process=in_process, name=name,
+                         limits=options.limits)
+    path = record_path(out_dir, suite.name, source.name, protocol.name, suite.default_protocol)
     if not replace:
-        refuse_foreign_record(path, generator_provenance(gen), ", or pass --replace to overwrite it")
+        refuse_foreign_record(path, source.identity(protocol.samples), ", or pass --replace to overwrite it")
     announce(plan(suite, protocol, seeds, options.device))
-    units = [Unit(Path(generator_file), suite, protocol, seed, metrics=i == 0, options=options,
-                  protected=(Path(out_dir),)) for i, seed in enumerate(seeds)]
-    record = merge_seed_records(evaluate_units(units, draw))
+    units = [Unit(source, suite, protocol, seed, metrics=i == 0, options=options) for i, seed in enumerate(seeds)]
+    record = merge_seed_records(evaluate_units(units))
     write_record(path, record)
-    refresh_grid(units[0], generator_provenance(gen), draw, out_dir)
+    refresh_grid(units[0], source.identity(protocol.samples), out_dir)
     return record

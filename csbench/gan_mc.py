@@ -20,16 +20,8 @@ from .cache import atomic_path
 from .compression import pixel_mean, student_inputs, train_student
 from .errors import CsbenchError
 from .evaluate import RunOptions, dropout_seed, label_samples, real_logits, reference_scores, suite_inputs
-from .results import (
-    ImageCompressRecord,
-    Provenance,
-    generator_provenance,
-    record_path,
-    refuse_foreign_record,
-    write_record,
-)
-from .sandbox import context, describe_for
-from .sandbox import sample as sandboxed_sample
+from .results import ImageCompressRecord, Provenance, record_path, refuse_foreign_record, write_record
+from .sources import open_source
 from .suites import Protocol, Suite, get_suite
 from .teacher import accuracy, predict_logits
 from .timing import Timings
@@ -41,8 +33,10 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
                     ratio: float = IMAGE_RATIO, seeds: Sequence[int] | None = None, samples: int | None = None,
                     out_dir: Path | str = "results", options: RunOptions = RunOptions(), save_students: bool = True,
                     suite: Suite | None = None, protocol: Protocol | None = None) -> ImageCompressRecord:
-    """Real-only vs real + generated students over seeds; writes `<out>/<suite>/compress/<generator>.json`
-    and, unless `save_students` is False, the first seed's mixed student's state dict beside it."""
+    """Real-only vs real + generated students over seeds, the generated images drawn from `generator_file` (a
+    generator file, or a samples folder, file or declaration holding `ratio` times the real images); writes
+    `<out>/<suite>/compress/<generator>.json` and, unless `save_students` is False, the first seed's mixed
+    student's state dict beside it."""
     timings = Timings()
     suite = suite or get_suite(suite_name)
     protocol = protocol or suite.protocol(protocol_name)
@@ -52,38 +46,38 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
         raise CsbenchError(f"--ratio must be positive, not {ratio:g}")
     seeds = list(seeds if seeds is not None else protocol.seeds)
     device, limits = options.device, options.limits
-    protected = [out_dir, *([options.data_root] if options.data_root else [])]
-    gen = describe_for(generator_file, suite.name, limits, protected)
-    path = record_path(Path(out_dir), f"{suite.name}/compress", gen.name, protocol.name, suite.default_protocol)
-    refuse_foreign_record(path, generator_provenance(gen), ", or move that record away to compress with this file")
+    source = open_source(generator_file, suite, protected=[Path(out_dir)], limits=limits)
+    n_generated = max(1, round(ratio * protocol.samples))
+    path = record_path(Path(out_dir), f"{suite.name}/compress", source.name, protocol.name, suite.default_protocol)
+    generator = source.identity(n_generated)
+    refuse_foreign_record(path, generator, ", or move that record away to compress with this file")
     teacher, train, test = suite_inputs(suite, options)
     with timings.measure("reference"):
         real_only = [s.accuracy for s in reference_scores(suite, protocol, teacher, train, test, seeds, device)]
     real = train.images[: protocol.samples]
     mean = pixel_mean(train.images)
-    ctx = context(gen, suite.name, suite.image_shape, suite.num_classes, train, device)
-    n_generated = max(1, round(ratio * len(real)))
     folder = Path(out_dir) / suite.name / "compress"
     mixed, saved = [], None
     for seed in seeds:
-        with timings.measure("sampling"):
-            synthetic = sandboxed_sample(gen, ctx, n_generated, seed, limits, protected)
+        drawn = source.draw(suite, n_generated, seed, options, train)
+        timings["sampling"] += drawn.sampling_s
+        synthetic = drawn.samples
         noise_seed = dropout_seed(protocol, seed)
         logits = torch.cat([real_logits(suite, teacher, real, device, timings, noise_seed=noise_seed),
                             label_samples(teacher, synthetic, device, timings, noise_seed)])
         with timings.measure("training"):
             student = train_student(suite, protocol, student_inputs(torch.cat([real, synthetic]), mean), logits,
-                                    seed, device, label=f"real + {gen.name} seed {seed}")
+                                    seed, device, label=f"real + {source.name} seed {seed}")
         mixed.append(accuracy(predict_logits(student, student_inputs(test.images, mean), device=device),
                               test.labels))
         if save_students and seed == seeds[0]:
-            saved = folder / "students" / f"{gen.name}-seed{seed}.pt"
+            saved = folder / "students" / f"{source.name}-seed{seed}.pt"
             with atomic_path(saved) as tmp:
                 torch.save(student.cpu().state_dict(), tmp)
     timings["total"] = timings.elapsed()
     record = ImageCompressRecord(
-        generator=generator_provenance(gen),
-        sandbox=gen.sandbox,
+        generator=generator,
+        sandbox=drawn.sandbox,
         suite=suite.name,
         teacher=teacher.record,
         student=suite.student,

@@ -9,7 +9,6 @@ README's strip can show one sample per class without drawing again.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -93,10 +92,10 @@ def grid_is_current(path: Path, generator_digest: str, teacher_pin: str) -> bool
     return info.get("generator") == generator_digest and info.get("teacher") == teacher_pin
 
 
-def refresh_grid(unit, generator: dict, draw, out_dir: Path | str) -> Path:
-    """The grid of the generator file of `unit` (a csbench.evaluate.Unit), whose identity is `generator`
-    (`results.generator_provenance`), drawn and written unless it is current; `draw(unit, train)` as in
-    csbench.evaluate. The teacher labels in eval mode, whatever the protocol."""
+def refresh_grid(unit, generator: dict, out_dir: Path | str) -> Path:
+    """The grid of the source of `unit` (a csbench.evaluate.Unit), whose identity is `generator` (what its records
+    name), drawn from the source and written unless it is current. The teacher labels in eval mode, whatever the
+    protocol."""
     from .evaluate import suite_inputs
     from .teacher import predict_logits
 
@@ -106,8 +105,7 @@ def refresh_grid(unit, generator: dict, draw, out_dir: Path | str) -> Path:
     if grid_is_current(path, digest, pin):
         return path
     teacher, train, _ = suite_inputs(suite, unit.options)
-    drawn = draw(dataclasses.replace(unit, seed=GRID_SEED, metrics=False,
-                                     protocol=dataclasses.replace(unit.protocol, samples=GRID_SAMPLES)), train)
+    drawn = unit.source.draw(suite, GRID_SAMPLES, GRID_SEED, unit.options, train)
     labels = predict_logits(teacher, drawn.samples, device=unit.options.device).argmax(1).cpu()
     write_grid(path, drawn.samples, labels, digest, pin)
     return path

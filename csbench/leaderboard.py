@@ -127,7 +127,8 @@ def board_row(r: CsRecord) -> dict:
     worst, worst_cs = worst_class(names, class_cs) if names else (None, float("nan"))
     balance, rarest = _balance(r)
     test_copies = copies_test_split(r)
-    row = {"generator": r.generator["name"], "group": group_of(r.generator["name"], seeds, flagged, test_copies),
+    row = {"generator": r.generator["name"], "from_samples": r.generator.get("input") == "samples",
+           "group": group_of(r.generator["name"], seeds, flagged, test_copies),
            "cs": cs, "half": half if seeds >= MIN_SEEDS else float("nan"), "seeds": seeds,
            "balance": balance, "rarest": rarest,
            "seed_cs": dict(zip(r.seeds, per_seed_cs(r.raw_scores, r.reference_scores).tolist())),
@@ -179,6 +180,7 @@ def generator_cells(r) -> list[str]:
     copies = "–" if math.isnan(r.copy_rate) else f"{_fmt(r.copy_rate)} / {_fmt(r.heldout_rate)}"
     balance = "–" if math.isnan(r.balance) else f"{_fmt(r.balance, 2)} ({_fmt(r.rarest)})"
     name = f"`{r.generator}`" if not isinstance(getattr(r, "grid", None), str) else f"[`{r.generator}`]({r.grid})"
+    name += " (samples file)" if r.from_samples else ""
     return [name, _cs_cell(r), balance, _fmt(r.normalised_cs), str(r.seeds), worst, cas,
             copies + (" (flagged)" if r.flagged else ""), _fmt(r.teacher_is, 2), _fmt(r.teacher_fid, 1),
             _precision_cell(r), _fmt(r.teacher_recall), _fmt(r.teacher_density), _fmt(r.teacher_coverage)]

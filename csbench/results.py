@@ -296,6 +296,11 @@ def owner_problem(existing: Record | None, identity: dict) -> str | None:
     if existing is None or existing.generator.get("file") is None:
         return None
     theirs = existing.generator
+    if "samples" in (theirs.get("input"), identity.get("input")):  # samples are theirs while their bytes are
+        if theirs.get("input") == identity.get("input") and theirs.get("sha256") == identity["sha256"]:
+            return None
+        return (f"holds the record of {input_words(theirs)}, and {input_words(identity)} has the same name "
+                f"{identity['name']!r}")
     if "path" in theirs:
         if theirs["path"] == identity["path"]:
             return None
@@ -307,6 +312,13 @@ def owner_problem(existing: Record | None, identity: dict) -> str | None:
                  "from before records named a file's path)")
     return (f"holds the record of {owner}, and {clean(identity['path'], 200)} registers the same name "
             f"{identity['name']!r}")
+
+
+def input_words(generator: dict) -> str:
+    """A record's input in words: samples named by their file and sha256, or a generator file by its path."""
+    if generator.get("input") == "samples":
+        return f"samples {clean(generator.get('file'), 100)} (sha256 {clean(generator.get('sha256'), 64)[:12]}...)"
+    return f"generator file {clean(generator.get('path') or generator.get('file'), 200)}"
 
 
 def refuse_foreign_record(path: Path, identity: dict, remedy: str = "") -> None:

@@ -29,12 +29,12 @@ from .budget import (
     merge_budget_records,
     unit_references,
 )
+from .declarations import DECLARATION_SUFFIX, Declaration, fetch_declared, read_declaration
 from .errors import CsbenchError
 from .evaluate import (
     RunOptions,
     Unit,
     cs_summary,
-    draw_sandboxed,
     evaluate,
     evaluate_unit,
     merge_seed_records,
@@ -58,6 +58,7 @@ from .results import (
     write_record,
 )
 from .sandbox import SandboxedGenerator, clean, describe
+from .sources import SandboxedFile, Source
 from .suites import BUDGETS, Protocol, Suite, get_suite
 
 
@@ -82,9 +83,31 @@ FOREIGN_REMEDY = ", or move that record away to evaluate this file under its nam
 
 
 def generator_files(directory: Path | str) -> list[Path]:
-    """Every generator file below `directory`; files and folders starting with "_" are helpers, not generators."""
+    """Every generator file and samples declaration below `directory`; files and folders starting with "_" are
+    helpers, not generators."""
     root = Path(directory)
-    return sorted(p for p in root.rglob("*.py") if not any(part.startswith("_") for part in p.relative_to(root).parts))
+    return sorted(p for pattern in ("*.py", f"*{DECLARATION_SUFFIX}") for p in root.rglob(pattern)
+                  if not any(part.startswith("_") for part in p.relative_to(root).parts))
+
+
+def describe_entry(path: Path, options: RunOptions, out_dir: Path | str) -> SandboxedGenerator | Declaration:
+    """What a board entry declares, learnt without running it here and without downloading anything."""
+    if path.name.endswith(DECLARATION_SUFFIX):
+        return read_declaration(path)
+    return describe(path, options.limits, [out_dir])
+
+
+def entry_identity(entry: SandboxedGenerator | Declaration) -> dict:
+    """What a current record of the entry names: the generator file's identity (`results.generator_provenance`),
+    or what a declaration pins (name, file, URL and the samples' sha256), known before anything is downloaded."""
+    return entry.identity() if isinstance(entry, Declaration) else generator_provenance(entry)
+
+
+def entry_source(path: Path, suite: Suite, options: RunOptions, out_dir: Path) -> Source:
+    """The entry's source for its units: declared samples are downloaded and pin-checked here, once."""
+    if path.name.endswith(DECLARATION_SUFFIX):
+        return fetch_declared(path, suite)
+    return SandboxedFile(path, (out_dir,), options.limits)
 
 
 def failure(exc: Exception) -> CsbenchError:
@@ -101,10 +124,11 @@ def teacher_pin(record: CsRecord | CsSeedRecord) -> str:
 
 
 def _same_inputs(record: CsRecord | CsSeedRecord, generator: dict, suite: Suite, protocol: Protocol) -> bool:
-    """Same generator identity (`results.generator_provenance`: file, path, weights, siblings), teacher and
+    """Same generator identity (`results.generator_provenance`: file, path, weights, siblings; a declaration's
+    pinned fields, which the record's identity of the downloaded samples holds among others), teacher and
     protocol, and made by this csbench version (bumped when results change)."""
     return (record.provenance.csbench_version == __version__
-            and record.generator == generator
+            and {k: record.generator.get(k) for k in generator} == generator
             and teacher_pin(record) == str(suite.teacher.pin)
             and record.protocol == as_stored(protocol.to_dict()))
 
@@ -141,15 +165,15 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
     seeds = list(seeds if seeds is not None else protocol.seeds)
-    described: dict[Path, SandboxedGenerator | Exception] = {}
+    described: dict[Path, SandboxedGenerator | Declaration | Exception] = {}
     for path in generator_files(generator_dir):
         try:
-            described[path] = describe(path, options.limits, [out_dir])
+            described[path] = describe_entry(path, options, out_dir)
         except Exception as exc:  # one bad file is one failed line; the sweep goes on with the rest
             described[path] = failure(exc)
     files_by_name = defaultdict(list)  # a name names a record: two files with one name would overwrite each other
     for path, gen in described.items():
-        if isinstance(gen, SandboxedGenerator):
+        if not isinstance(gen, Exception):
             files_by_name[gen.name].append(str(path.relative_to(generator_dir)))
     if only:
         unknown = sorted(set(only) - set(files_by_name))
@@ -157,7 +181,7 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
             raise CsbenchError(f"no generator file under {generator_dir} registers {', '.join(unknown)}")
         rank = {name: i for i, name in enumerate(only)}
         described = dict(sorted(((p, g) for p, g in described.items()
-                                 if isinstance(g, SandboxedGenerator) and g.name in rank),
+                                 if not isinstance(g, Exception) and g.name in rank),
                                 key=lambda item: rank[item[1].name]))
     outcomes, remote = [], []
     for path, gen in described.items():
@@ -172,7 +196,7 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
                 outcome = Outcome(path, Status.UNSUPPORTED)
             else:
                 existing = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
-                identity = generator_provenance(gen)
+                identity = entry_identity(gen)
                 refuse_foreign_record(existing, identity, FOREIGN_REMEDY)
                 if is_current(readable_record(existing), identity, suite, protocol, seeds):
                     outcome = Outcome(path, Status.CURRENT, existing.name)
@@ -180,7 +204,9 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
                     for seed in seeds:
                         refuse_foreign_record(seed_record_path(out_dir, suite.name, gen.name, protocol.name,
                                                                suite.default_protocol, seed), identity, FOREIGN_REMEDY)
-                    remote.append((path, gen))
+                    source = entry_source(path, suite, options, Path(out_dir))
+                    remote.append((path, gen, [Unit(source, suite, protocol, seed, metrics=i == 0, options=options)
+                                               for i, seed in enumerate(seeds)]))
                     continue
                 else:
                     record = evaluate(path, suite.name, protocol=protocol, seeds=seeds, out_dir=out_dir, suite=suite,
@@ -191,47 +217,52 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
         on_outcome(outcome)
         outcomes.append(outcome)
     if remote:
-        units = [(path, gen, [Unit(path, suite, protocol, seed, metrics=i == 0, options=options,
-                                   protected=(Path(out_dir),)) for i, seed in enumerate(seeds)])
-                 for path, gen in remote]
-        for outcome in run_units(backend, cs_units(suite, protocol, Path(out_dir)), units):
+        for outcome in run_units(backend, cs_units(suite, protocol, Path(out_dir)), remote):
             on_outcome(outcome)
             outcomes.append(outcome)
     scored = [(o.file, described[o.file]) for o in outcomes if o.status in (Status.EVALUATED, Status.CURRENT)]
+    sources: dict[Path, Source] = {}
+
+    def source_of(path: Path) -> Source:
+        if path not in sources:
+            sources[path] = entry_source(path, suite, options, Path(out_dir))
+        return sources[path]
+
     for path, gen in scored:
         try:
-            refresh_grid(Unit(path, suite, protocol, GRID_SEED, options=options, protected=(Path(out_dir),)),
-                         generator_provenance(gen), draw_sandboxed, out_dir)
+            refresh_grid(Unit(source_of(path), suite, protocol, GRID_SEED, options=options), entry_identity(gen),
+                         out_dir)
         except Exception as exc:  # the CS record stands; the grid is named as what failed
             outcome = Outcome(path, Status.FAILED, f"sample grid: {failure(exc)}", "grid")
             on_outcome(outcome)
             outcomes.append(outcome)
     for mix in mixes:
         for outcome in evaluate_budgets(scored, suite, protocol, mix, seeds, budgets, Path(out_dir), options,
-                                        backend):
+                                        backend, source_of):
             on_outcome(outcome)
             outcomes.append(outcome)
     return outcomes
 
 
-def evaluate_budgets(generators: Sequence[tuple[Path, SandboxedGenerator]], suite: Suite, protocol: Protocol,
-                     mix: Mix, seeds: Sequence[int], budgets: Sequence[int], out_dir: Path, options: RunOptions,
-                     backend: RayBackend | SlurmBackend | None):
+def evaluate_budgets(generators: Sequence[tuple[Path, SandboxedGenerator | Declaration]], suite: Suite,
+                     protocol: Protocol, mix: Mix, seeds: Sequence[int], budgets: Sequence[int], out_dir: Path,
+                     options: RunOptions, backend: RayBackend | SlurmBackend | None,
+                     source_of: Callable[[Path], Source]):
     """Yield an outcome per generator for its budget record under `mix`: current, or evaluated here or on
-    `backend`; nothing where no budget lies below the protocol's sample count."""
+    `backend` (drawing from `source_of(file)`); nothing where no budget lies below the protocol's sample count."""
     chosen = budgets_for(protocol, mix, budgets)
     if not chosen:
         return
     kind, remote = budget_units(suite, protocol, mix, out_dir), []
     for path, gen in generators:
-        identity = generator_provenance(gen)
+        identity = entry_identity(gen)
         existing = kind.record_path(gen)
         try:
             refuse_foreign_record(existing, identity, FOREIGN_REMEDY)
             if budget_is_current(readable_record(existing), identity, suite, protocol, mix, chosen, seeds):
                 yield Outcome(path, Status.CURRENT, existing.name, kind.label)
             elif backend is not None:
-                remote.append((path, gen, [BudgetUnit(path, suite, protocol, seed, mix, chosen, options, (out_dir,))
+                remote.append((path, gen, [BudgetUnit(source_of(path), suite, protocol, seed, mix, chosen, options)
                                            for seed in seeds]))
             else:
                 record = evaluate_budget(path, suite, protocol, mix, seeds=seeds, budgets=budgets, out_dir=out_dir,
@@ -303,9 +334,9 @@ def budget_summary(record: BudgetRecord) -> str:
 
 
 def run_units(backend: RayBackend | SlurmBackend, kind: UnitKind,
-              generators: Sequence[tuple[Path, SandboxedGenerator, Sequence]]):
-    """Yield an outcome per generator as its last unit comes back from `backend`; `generators` holds each file,
-    its description and its units in seed order.
+              generators: Sequence[tuple[Path, SandboxedGenerator | Declaration, Sequence]]):
+    """Yield an outcome per generator as its last unit comes back from `backend`; `generators` holds each entry's
+    file, its description (`describe_entry`) and its units in seed order, drawing from the entry's source.
 
     First one unit per seed computes (or reads from its worker's cache) the seed's reference, so that units of
     different generators do not each train the same reference students; then every unit whose seed record is
@@ -313,14 +344,15 @@ def run_units(backend: RayBackend | SlurmBackend, kind: UnitKind,
     done: dict[Path, dict[int, Record]] = {path: {} for path, _, _ in generators}
     gens = {path: gen for path, gen, _ in generators}
     seeds = {path: [u.seed for u in units] for path, _, units in generators}
-    todo = []
+    todo, paths = [], []  # paths: each unit's entry, by the unit's position in todo
     for path, gen, units in generators:
-        identity = generator_provenance(gen)
+        identity = entry_identity(gen)
         for unit in units:
             if kind.seed_current(record := readable_record(kind.seed_path(gen, unit)), identity, unit):
                 done[path][unit.seed] = record
             else:
                 todo.append(unit)
+                paths.append(path)
     failures: dict[Path, list[str]] = defaultdict(list)
 
     def outcome(path: Path) -> Outcome:
@@ -337,25 +369,26 @@ def run_units(backend: RayBackend | SlurmBackend, kind: UnitKind,
         for i, value in backend.map(kind.reference, [next(u for u in todo if u.seed == s) for s in need]):
             references[need[i]] = value
             bar.advance(task)
-        runnable = []
-        for unit in todo:
+        runnable, runnable_paths = [], []
+        for k, unit in enumerate(todo):
             if isinstance(references[unit.seed], Failed):
-                failures[unit.generator_file].append(f"reference seed {unit.seed}: {references[unit.seed].message}")
+                failures[paths[k]].append(f"reference seed {unit.seed}: {references[unit.seed].message}")
                 bar.advance(task)
             else:
                 runnable.append(kind.with_reference(unit, references[unit.seed]))
-        left = Counter(u.generator_file for u in runnable)
+                runnable_paths.append(paths[k])
+        left = Counter(runnable_paths)
         for path in gens:
             if not left[path]:
                 yield outcome(path)
         for i, value in backend.map(kind.run, runnable):
-            unit = runnable[i]
+            unit, path = runnable[i], runnable_paths[i]
             bar.advance(task)
             if isinstance(value, Failed):
-                failures[unit.generator_file].append(f"seed {unit.seed}: {value.message}")
+                failures[path].append(f"seed {unit.seed}: {value.message}")
             else:
-                write_record(kind.seed_path(gens[unit.generator_file], unit), value)
-                done[unit.generator_file][unit.seed] = value
-            left[unit.generator_file] -= 1
-            if not left[unit.generator_file]:
-                yield outcome(unit.generator_file)
+                write_record(kind.seed_path(gens[path], unit), value)
+                done[path][unit.seed] = value
+            left[path] -= 1
+            if not left[path]:
+                yield outcome(path)

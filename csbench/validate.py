@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .declarations import DECLARATION_SUFFIX
 from .errors import CsbenchError, GeneratorError
 from .generators import check_labels
+from .sample_files import is_samples_path
 from .sandbox import ChildResult, Limits, SandboxedGenerator, context, describe, run_child
 from .tasks import Target, task_of
 
@@ -103,6 +105,8 @@ def protections(sandbox: dict) -> str:
 def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, limits: Limits = Limits(),
              data_root: Path | None = None) -> list[Check]:
     """The checks in order; a failure that makes later checks meaningless ends the list."""
+    if Path(file).name.endswith(DECLARATION_SUFFIX) or is_samples_path(file):
+        return validate_samples(file, suite_name, n=n, limits=limits)
     deadline = time.monotonic() + limits.timeout_s
     suite = task_of(suite_name).target(suite_name, data_root)
     protected = [data_root] if data_root else []
@@ -145,6 +149,38 @@ def validate(file: Path | str, suite_name: str, *, n: int = 64, seed: int = 0, l
     checks.append(Check("deterministic for a seed", same, "two processes, seed " + str(seed) + ": " +
                         ("bitwise identical" if same else "different samples; seed every random generator")))
     return checks + budget_checks(draws[0], n, suite, limits, sampling_s)
+
+
+def validate_samples(file: Path | str, suite_name: str, *, n: int = 64, limits: Limits = Limits()) -> list[Check]:
+    """The checks of a samples folder, file or declaration: it reads as the suite needs, it holds a seed's worth
+    of samples, and its first `n` decode within the contract."""
+    from .evaluate import RunOptions
+    from .sources import open_source
+    from .suites import get_suite
+
+    if task_of(suite_name).name != "image":
+        raise CsbenchError(f"samples files are scored on image suites; {suite_name} is a {task_of(suite_name).name} "
+                           "suite")
+    suite = get_suite(suite_name)
+    try:
+        source = open_source(file, suite, limits=limits)
+    except CsbenchError as exc:
+        return [Check("reads as samples for the suite", False, str(exc))]
+    data = source.data
+    shape = f"{data.count:,} samples, {data.format}, {data.layout}, {data.dtype}"
+    checks = [Check("reads as samples for the suite", True, shape),
+              Check("labels", True, "labelled: CAS is scored too" if data.labelled else "none (no CAS)")]
+    per_seed = suite.protocol().samples
+    enough = data.count >= per_seed
+    checks.append(Check("a seed's worth of samples", enough,
+                        f"{data.count // per_seed} disjoint slice(s) of the {per_seed:,} a seed needs" if enough else
+                        f"{data.count:,} of the {per_seed:,} a seed needs (--samples {data.count} scores a smaller "
+                        "protocol)"))
+    try:
+        source.draw(suite, min(n, data.count), 0, RunOptions(limits=limits), None)
+    except CsbenchError as exc:
+        return checks + [Check(f"first {min(n, data.count)} samples decode", False, str(exc))]
+    return checks + [Check(f"first {min(n, data.count)} samples decode", True, "finite, within [0, 1]")]
 
 
 def first_problem(checks: list[Check]) -> Check | None:

@@ -1,4 +1,5 @@
-"""The generator files a pull request adds or changes, each with the suites CI checks it on.
+"""The generator files and samples declarations a pull request adds or changes, each with the suites CI checks it
+on (`csbench validate` downloads a declaration's samples and checks them).
 
     python scripts/pr_generators.py origin/main    # prints "FILE SUITE" lines
 
@@ -15,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from csbench.declarations import DECLARATION_SUFFIX, read_declaration
 from csbench.errors import GeneratorError
 from csbench.sandbox import Limits, describe
 from csbench.suites import SUITES
@@ -28,16 +30,18 @@ def changed_paths(base: str) -> list[Path]:
 
 
 def affected(files: list[Path], changed: list[Path]) -> list[Path]:
-    changed_py = {p for p in changed if p.suffix == ".py" and not p.name.startswith("_")}
-    folders = {p.parent for p in changed if p not in changed_py}
-    return [f for f in files if f in changed_py or f.parent in folders]
+    entries = {p for p in changed if (p.suffix == ".py" or p.name.endswith(DECLARATION_SUFFIX))
+               and not p.name.startswith("_")}
+    folders = {p.parent for p in changed if p not in entries}
+    return [f for f in files if f in entries or f.parent in folders]
 
 
 def main(base: str) -> None:
     pinned = [s.name for s in SUITES.values() if s.teacher.pinned]
     for file in affected(generator_files("generators"), changed_paths(base)):
         try:
-            gen = describe(file, Limits(timeout_s=600))
+            gen = (read_declaration(file) if file.name.endswith(DECLARATION_SUFFIX)
+                   else describe(file, Limits(timeout_s=600)))
         except GeneratorError:
             print(file, pinned[0])
             continue

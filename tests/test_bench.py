@@ -12,6 +12,7 @@ from conftest import GENERATORS, ROOT
 
 from csbench import suites
 from csbench.evaluate import RunOptions, Unit, evaluate_unit
+from csbench.sources import SandboxedFile
 
 spec = importlib.util.spec_from_file_location("bench_evaluation", ROOT / "benchmarks" / "bench_evaluation.py")
 bench = importlib.util.module_from_spec(spec)
@@ -68,7 +69,7 @@ def test_stability_units_in_worker_processes_match_in_process_scores(tiny_suite,
                          [0, 1], "cpu", tiny_data, workers=2)
     assert st["workers"] == 2 and set(st["generators"]) == {"real_data", "uniform_noise"}
     torch.set_num_threads(st["threads_per_worker"])
-    here = evaluate_unit(Unit(GENERATORS / "uniform_noise.py", tiny_suite, protocol, 1,
+    here = evaluate_unit(Unit(SandboxedFile(GENERATORS / "uniform_noise.py"), tiny_suite, protocol, 1,
                                    options=RunOptions(data_root=tiny_data)))
     assert st["generators"]["uniform_noise"]["raw_scores"][1] == here.raw_score
     assert st["generators"]["uniform_noise"]["reference_scores"][1] == here.reference_score

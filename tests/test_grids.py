@@ -1,10 +1,12 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 from conftest import GENERATORS
 
 from csbench.errors import CsbenchError
-from csbench.evaluate import RunOptions, Unit, in_process_draw
+from csbench.evaluate import RunOptions, Unit
 from csbench.generators import load_generator_file
 from csbench.grids import (
     PAD,
@@ -17,6 +19,7 @@ from csbench.grids import (
     write_strip,
 )
 from csbench.leaderboard import _save
+from csbench.sources import InMemory
 
 
 def samples_of_class(labels):
@@ -65,18 +68,20 @@ def test_refresh_grid_draws_seed_0s_first_100_samples_labelled_by_the_teacher_on
     gen = load_generator_file(GENERATORS / "real_data.py")
     calls = []
 
-    def draw(unit, train):
-        calls.append((unit.seed, unit.protocol.samples))
-        return in_process_draw(gen.sample, {"name": gen.name}, gen.path.parent)(unit, train)
+    @dataclasses.dataclass(frozen=True)
+    class Counted(InMemory):
+        def draw(self, suite, n, seed, options, train):
+            calls.append((seed, n))
+            return super().draw(suite, n, seed, options, train)
 
-    unit = Unit(GENERATORS / "real_data.py", tiny_suite, tiny_suite.protocol(), 2,
+    unit = Unit(Counted(gen.sample, {"name": gen.name}, gen.path.parent), tiny_suite, tiny_suite.protocol(), 2,
                 options=RunOptions(data_root=tiny_data))
     identity = {"name": "real_data", "file": "real_data.py", "sha256": "ab"}
-    path = refresh_grid(unit, identity, draw, tmp_path)
+    path = refresh_grid(unit, identity, tmp_path)
     assert path == grid_path(tmp_path, tiny_suite.name, "real_data") and calls == [(0, 100)]
     labels = [int(v) for v in read_grid(path)[1]["labels"].split(",")]
     assert len(labels) == 100 and labels == sorted(labels) and len(set(labels)) == 10
-    refresh_grid(unit, identity, draw, tmp_path)
+    refresh_grid(unit, identity, tmp_path)
     assert calls == [(0, 100)]  # current: not drawn again
-    refresh_grid(unit, {**identity, "sha256": "cd"}, draw, tmp_path)
+    refresh_grid(unit, {**identity, "sha256": "cd"}, tmp_path)
     assert calls == [(0, 100), (0, 100)]  # another file: drawn again
