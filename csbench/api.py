@@ -69,7 +69,9 @@ def score(sample: SampleFunction | None = None, suite: str = "fashion-mnist", *,
 
     `count`: samples per seed instead of the protocol's (changes the protocol). `preview`: `preview_protocol`'s
     cheaper setting. `options`: the teacher, data and Inception settings (`device` overrides its device; default
-    a GPU where there is one); `suite_record` a Suite not in the registry (tests, suites in development)."""
+    a GPU where there is one; `unverified_data=True` runs on a copy of the data that fails the release's
+    checksums, named so in the record); `suite_record` a Suite not in the registry (tests, suites in
+    development)."""
     if (sample is None) == (samples is None):
         raise TypeError("score takes a sampling function or samples, one of the two")
     chosen = suite_record or get_suite(suite)

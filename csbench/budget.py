@@ -32,10 +32,12 @@ import torch
 
 from .cache import cached_json, reference_file
 from .compression import batch_order, pixel_mean
+from .data import DataIdentity, cache_tag
 from .errors import CsbenchError
 from .evaluate import (
     RunOptions,
     StudentScore,
+    data_of,
     dropout_seed,
     label_samples,
     protocol_key,
@@ -108,7 +110,8 @@ def subset_reference(suite: Suite, protocol: Protocol, budget: int, teacher: tor
                               label=f"reference, {budget:,} real images, seed {seed}")
         return {"seed": seed, "budget": budget, "accuracy": score.accuracy, "per_class": list(score.per_class)}
 
-    path = reference_file(suite.name, f"subset-{protocol_key(suite, protocol)}-n{budget}-seed{seed}.json", cache_dir)
+    path = reference_file(suite.name, f"subset-{protocol_key(suite, protocol)}{cache_tag(train, test)}-n{budget}"
+                                      f"-seed{seed}.json", cache_dir)
     cached = cached_json(path, compute)
     return StudentScore(cached["accuracy"], tuple(cached["per_class"]))
 
@@ -136,11 +139,12 @@ class BudgetUnit:
     budgets: tuple[int, ...]
     options: RunOptions = RunOptions()
     references: tuple[StudentScore, ...] | None = None
+    data: tuple[DataIdentity, DataIdentity] | None = None
 
 
 def unit_references(unit: BudgetUnit) -> tuple[StudentScore, ...]:
     """The references `unit` needs, computed or read from this machine's cache."""
-    teacher, train, test = suite_inputs(unit.suite, unit.options)
+    teacher, train, test = suite_inputs(unit.suite, unit.options, unit.data)
     return tuple(subset_reference(unit.suite, unit.protocol, b, teacher, train, test, unit.seed, unit.options.device)
                  for b in unit.budgets)
 
@@ -150,7 +154,7 @@ def evaluate_budget_unit(unit: BudgetUnit) -> BudgetSeedRecord:
     suite, protocol, options, seed = unit.suite, unit.protocol, unit.options, unit.seed
     device = options.device
     timings = Timings()
-    teacher, train, test = suite_inputs(suite, options)
+    teacher, train, test = suite_inputs(suite, options, unit.data)
     mean = pixel_mean(train.images)
     noise_seed = dropout_seed(protocol, seed)
 
@@ -181,10 +185,12 @@ def evaluate_budget_unit(unit: BudgetUnit) -> BudgetSeedRecord:
         generated = protocol.samples
     with timings.measure("reference"):
         references = unit.references or unit_references(unit)
+    data = data_of(suite, teacher, train, test, device, timings)
     timings["total"] = timings.elapsed()
     return BudgetSeedRecord(
         generator=drawn.generator, sandbox=drawn.sandbox, suite=suite.name, teacher=teacher.record,
-        student=suite.student, protocol=protocol.to_dict(), mix=unit.mix.value, budgets=list(unit.budgets),
+        student=suite.student, protocol=protocol.to_dict(), data=data, mix=unit.mix.value,
+        budgets=list(unit.budgets),
         generated=generated, steps=[steps(p) for p in protocols], seed=seed, scores=[s.accuracy for s in scores],
         reference_scores=[r.accuracy for r in references], timings_s=timings.rounded(),
         provenance=Provenance.here(device, torch.get_num_threads(), torch=torch.__version__))
@@ -193,11 +199,11 @@ def evaluate_budget_unit(unit: BudgetUnit) -> BudgetSeedRecord:
 def merge_budget_records(seed_records: Sequence[BudgetSeedRecord]) -> BudgetRecord:
     """A generator's budget record from its seed records, in their order: a pure function of them."""
     first = seed_records[0]
-    same = ("generator", "suite", "teacher", "student", "protocol", "mix", "budgets", "generated", "steps")
+    same = ("generator", "suite", "teacher", "student", "protocol", "data", "mix", "budgets", "generated", "steps")
     for r in seed_records[1:]:
         if any(getattr(r, k) != getattr(first, k) for k in same):
             raise CsbenchError(f"budget seed records of {first.generator['name']} on {first.suite} disagree on the "
-                               f"generator file, teacher, protocol or budgets (seeds {first.seed} and {r.seed})")
+                               f"generator file, teacher, protocol, data or budgets (seeds {first.seed} and {r.seed})")
     timings = Timings()
     for r in seed_records:
         for k, v in r.timings_s.items():
@@ -223,15 +229,16 @@ def budget_seed_path(out_dir: Path | str, suite: Suite, generator: str, protocol
 
 def evaluate_budget(generator_file: Path | str, suite: Suite, protocol: Protocol, mix: Mix, *, seeds: Sequence[int],
                     budgets: Sequence[int] = BUDGETS, out_dir: Path | str = "results",
-                    options: RunOptions = RunOptions()) -> BudgetRecord:
+                    options: RunOptions = RunOptions(),
+                    data: tuple[DataIdentity, DataIdentity] | None = None) -> BudgetRecord:
     """Run the budget units of a generator file, samples file or declaration (csbench.sources.open_source) here,
-    one seed after another, and write the merged record."""
+    one seed after another, and write the merged record; `data` as in csbench.evaluate.Unit."""
     chosen = budgets_for(protocol, mix, budgets)
     if not chosen:
         raise CsbenchError(f"no budget below the protocol's {protocol.samples:,} samples among "
                            f"{', '.join(f'{b:,}' for b in budgets)}")
     source = open_source(generator_file, suite, protected=[Path(out_dir)], limits=options.limits)
-    units = [BudgetUnit(source, suite, protocol, seed, mix, chosen, options) for seed in seeds]
+    units = [BudgetUnit(source, suite, protocol, seed, mix, chosen, options, data=data) for seed in seeds]
     record = merge_budget_records([evaluate_budget_unit(u) for u in units])
     write_record(budget_record_path(out_dir, suite, record.generator["name"], protocol.name, mix), record)
     return record

@@ -15,7 +15,7 @@ from . import __version__
 from .cache import home
 from .errors import CsbenchError, clean, one_line
 from .features import DEFAULT_PREPROCESSING, PREPROCESSING
-from .options import add_sandbox_options, limits, positive_int, run_options
+from .options import add_data_options, add_sandbox_options, limits, positive_int, run_options
 from .progress import console
 from .suites import BUDGETS, get_suite
 from .tasks import TASKS, all_suites, task_of
@@ -38,7 +38,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .validate import first_problem, validate
 
     checks = validate(args.file, args.suite, n=args.samples, seed=args.seed, limits=limits(args),
-                      data_root=args.data_dir)
+                      data_root=args.data_dir, unverified_data=args.unverified_data)
     file = clean(args.file, LONG)
     table = Table(title=f"csbench validate {file} --suite {clean(args.suite)}")
     for column in ("check", "result", "detail"):
@@ -178,7 +178,7 @@ def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=default_device(), choices=["cpu", "cuda"],
                         help="default: cuda where PyTorch sees a GPU, else cpu")
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
-    parser.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    add_data_options(parser)
     parser.add_argument("--students-per-batch", type=positive_int, metavar="N",
                         help="train at most N students together as one batched model (1: one at a time; default: "
                         "as many as fit --batch-memory-gib)")
@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--suite", required=True)
     va.add_argument("--samples", type=positive_int, default=64, help="batch size drawn twice (default 64)")
     va.add_argument("--seed", type=int, default=0)
-    va.add_argument("--data-dir", type=Path, help="dataset folder, for generators that need the training split")
+    add_data_options(va)
     add_sandbox_options(va)
     va.set_defaults(run=_cmd_validate)
 
@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--out", type=Path, default=Path("results"),
                       help="record to OUT/<suite>/<generator>.json, students under OUT/<suite>/students/")
     comp.add_argument("--no-students", action="store_true", help="do not save the students")
-    comp.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    add_data_options(comp)
     add_sandbox_options(comp)
     images = comp.add_argument_group("image suites only")
     images.add_argument("--protocol", help="named protocol of the suite (default: the suite's default)")

@@ -57,6 +57,28 @@ def image_split(pixels: np.ndarray, labels: np.ndarray, identity: DataIdentity) 
     return Split(images, torch.from_numpy(np.asarray(labels, dtype=np.int64)), identity)
 
 
+def cache_tag(*splits: "Split") -> str:
+    """What a cached value computed from `splits` adds to its file name: nothing for the official release (one
+    set of arrays, so the suite's name already names it), else a digest of the splits' digests, so that a value
+    computed on one copy is never read for another. Splits built in memory (no identity) count as official."""
+    return identity_tag(*(s.identity for s in splits))
+
+
+def identity_tag(*identities: DataIdentity | None) -> str:
+    """`cache_tag` of splits with these identities."""
+    if all(i is None or i.verified for i in identities):
+        return ""
+    return "-data" + hashlib.sha256("".join(i.digest if i else "" for i in identities).encode()).hexdigest()[:16]
+
+
+def measured_on(train: "Split", test: "Split", teacher_accuracy: float) -> dict:
+    """A record's `data`: the digests of the splits it was measured on, whether both are the official release,
+    and the teacher's accuracy on this test split (on a copy that is not the release, it says how far the copy
+    is from the data the teacher's published accuracy was measured on)."""
+    return {"train": train.identity.digest, "test": test.identity.digest,
+            "verified": train.identity.verified and test.identity.verified, "teacher_accuracy": teacher_accuracy}
+
+
 @dataclass(frozen=True)
 class Split:
     """A split's examples and labels, of any suite: images (N, C, H, W) float32 tensors in [0, 1], or a table's
@@ -123,8 +145,8 @@ FASHION_MNIST_DIGESTS = {
     "test": "9a494dc49efeb996f4076c469b31cd058152067b1594ba6ab85dd739fce3775e",
 }
 """`DataIdentity.digest` of the official Fashion-MNIST splits, pinned from the Debian package dataset-fashion-mnist
-(0.0~git20200523.55506a9-1). torchvision's md5s cannot check that package: its .gz files are the release's less the
-file name in the gzip header (each is smaller by exactly that name's length), so the arrays are pinned instead."""
+(0.0~git20200523.55506a9-1), the data of every fashion-mnist record of csbench. torchvision's md5s are those of the
+release's .gz files, and the package's .gz files have other md5s, so the uncompressed arrays are pinned instead."""
 
 
 @dataset("fashion-mnist")

@@ -21,8 +21,8 @@ import torch
 from . import __version__
 from .cache import cached_arrays, cached_json, read_json, reference_file, write_json
 from .compression import StudentJob, pixel_mean, student_inputs, students_per_group, train_student, train_students
-from .data import Split, load_split
-from .errors import CsbenchError, GeneratorError
+from .data import DataIdentity, Split, cache_tag, identity_tag, load_split, measured_on
+from .errors import ChecksumMismatch, CsbenchError, GeneratorError, clean
 from .features import DEFAULT_PREPROCESSING, FeatureSpace, from_teacher_pass
 from .grids import refresh_grid
 from .progress import stage
@@ -30,7 +30,9 @@ from .quality import copy_detection, feature_spaces, sample_quality
 from .results import (
     CsRecord,
     CsSeedRecord,
+    ImageRecord,
     Provenance,
+    readable_record,
     record_path,
     refuse_foreign_record,
     write_record,
@@ -131,9 +133,11 @@ def test_score(suite: Suite, student: torch.nn.Module, mean: torch.Tensor, test:
                         per_class_accuracy(predictions, test.labels, suite.num_classes))
 
 
-def reference_score_path(suite: Suite, protocol: Protocol, seed: int, cache_dir: Path | None = None) -> Path:
-    """One file per seed: units computing different seeds at once never rewrite each other's entries."""
-    return reference_file(suite.name, f"cs-{protocol_key(suite, protocol)}-seed{seed}.json", cache_dir)
+def reference_score_path(suite: Suite, protocol: Protocol, seed: int, data: str,
+                         cache_dir: Path | None = None) -> Path:
+    """One file per seed: units computing different seeds at once never rewrite each other's entries. `data`: the
+    splits' `cache_tag`, so that a reference student of one copy of the data is never reused for another."""
+    return reference_file(suite.name, f"cs-{protocol_key(suite, protocol)}{data}-seed{seed}.json", cache_dir)
 
 
 def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, test: Split,
@@ -146,7 +150,8 @@ def reference_score(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, 
                               label=f"reference seed {seed}")
         return reference_entry(seed, score)
 
-    return reference_from_entry(cached_json(reference_score_path(suite, protocol, seed, cache_dir), compute))
+    return reference_from_entry(cached_json(reference_score_path(suite, protocol, seed, cache_tag(train, test),
+                                                              cache_dir), compute))
 
 
 def reference_data(suite: Suite, protocol: Protocol, teacher: torch.nn.Module, train: Split, seed: int,
@@ -195,6 +200,7 @@ class RunOptions:
     device: str = "cpu"
     teacher_path: Path | None = None
     data_root: Path | None = None
+    unverified_data: bool = False  # run on a copy of the data that fails the release's checksums; records say so
     limits: Limits = Limits()
     inception: bool | None = None
     inception_weights: Path | None = None
@@ -216,6 +222,8 @@ class Unit:
 
     `metrics`: this seed's samples also get the sample-quality metrics (a record takes them from its first seed).
     `reference`: the seed's reference score where the caller already has it; otherwise it is computed or cached.
+    `data`: the (train, test) identities the harness verified (`suite_splits`), so that a worker measures the same
+    data and says what the harness found; None: the unit loads and checks the data itself.
     """
 
     source: Source
@@ -225,18 +233,52 @@ class Unit:
     metrics: bool = False
     options: RunOptions = RunOptions()
     reference: StudentScore | None = None
+    data: tuple[DataIdentity, DataIdentity] | None = None
 
 
-def suite_inputs(suite: Suite, options: RunOptions) -> tuple[torch.nn.Module, Split, Split]:
-    """The suite's teacher (verified against its pin) and its training and test splits."""
-    teacher = load_teacher(suite, options.teacher_path, options.device, data_root=options.data_root)
-    return teacher, load_split(suite.dataset, "train", options.data_root), load_split(suite.dataset, "test",
-                                                                                      options.data_root)
+def suite_splits(suite: Suite, options: RunOptions,
+                 data: tuple[DataIdentity, DataIdentity] | None = None) -> tuple[Split, Split]:
+    """The suite's training and test splits, each with its identity. `data`: the identities the harness verified
+    (a unit's `data`); a worker's split must then hold exactly those arrays, and takes the harness's verdict."""
+    if data is None:
+        return tuple(load_split(suite.dataset, split, options.data_root, options.unverified_data)
+                     for split in ("train", "test"))
+    splits = []
+    for name, expected in zip(("train", "test"), data):
+        split = load_split(suite.dataset, name, options.data_root, unverified=True)
+        if split.identity.digest != expected.digest:
+            raise ChecksumMismatch(f"this machine's {suite.dataset} {name} split has arrays sha256 "
+                                   f"{split.identity.digest[:12]}..., the harness measured "
+                                   f"{expected.digest[:12]}...: give every worker the same copy of the data")
+        splits.append(dataclasses.replace(split, identity=expected))
+    return tuple(splits)
+
+
+def suite_inputs(suite: Suite, options: RunOptions,
+                 data: tuple[DataIdentity, DataIdentity] | None = None) -> tuple[torch.nn.Module, Split, Split]:
+    """The suite's teacher (verified against its pin) and its training and test splits (`data` as in
+    `suite_splits`)."""
+    train, test = suite_splits(suite, options, data)
+    return load_teacher(suite, options.teacher_path, options.device, train=train), train, test
+
+
+def teacher_accuracy(suite: Suite, teacher: torch.nn.Module, test: Split, device: str, timings: dict) -> float:
+    """The teacher's accuracy on this test split (its logits cached like the reference's), timed apart from the
+    labelling of samples."""
+    with timings.measure("teacher accuracy"):
+        logits = real_logits(suite, teacher, test.images, device, Timings())
+    return (logits.argmax(1) == test.labels).float().mean().item()
+
+
+def data_of(suite: Suite, teacher: torch.nn.Module, train: Split, test: Split, device: str,
+            timings: dict) -> dict:
+    """A record's `data` entry (csbench.data.measured_on)."""
+    return measured_on(train, test, teacher_accuracy(suite, teacher, test, device, timings))
 
 
 def unit_reference(unit: Unit) -> StudentScore:
     """The reference score `unit` needs, computed or read from this machine's cache."""
-    teacher, train, test = suite_inputs(unit.suite, unit.options)
+    teacher, train, test = suite_inputs(unit.suite, unit.options, unit.data)
     return reference_score(unit.suite, unit.protocol, teacher, train, test, unit.seed, unit.options.device)
 
 
@@ -262,6 +304,7 @@ class _Seed:
     drawn: Generated
     logits: torch.Tensor
     teacher: dict
+    data: dict
     metrics: dict | None
     copying: dict | None
     timings: Timings
@@ -281,28 +324,30 @@ def evaluate_units(units: Sequence[Unit]) -> list[CsSeedRecord]:
     if not units:
         return []
     suite, protocol, options = units[0].suite, units[0].protocol, units[0].options
-    if any((u.suite, u.protocol, u.options) != (suite, protocol, options) for u in units):
-        raise ValueError("units evaluated together must share the suite, protocol and options")
+    if any((u.suite, u.protocol, u.options, u.data) != (suite, protocol, options, units[0].data) for u in units):
+        raise ValueError("units evaluated together must share the suite, protocol, options and data")
     loading = Timings()
     with loading.measure("total"), stage(f"{suite.name}: loading the teacher and the data"):
-        teacher, train, test = suite_inputs(suite, options)
+        teacher, train, test = suite_inputs(suite, options, units[0].data)
         mean = pixel_mean(train.images)
+        data = data_of(suite, teacher, train, test, options.device, loading)
     capacity = options.student_group_size(suite, protocol)
     shared: dict[str, torch.Tensor] = {}  # the reference students' inputs, the same for every seed
     records, waiting = [], []
     for i, unit in enumerate(units):
-        waiting.append(_prepare_seed(unit, teacher, train, test, mean, shared))
+        waiting.append(_prepare_seed(unit, teacher, train, test, mean, shared, data))
         if i == 0:
+            waiting[0].timings.update({stage: seconds for stage, seconds in loading.items() if stage != "total"})
             waiting[0].timings["total"] += loading["total"]
         if sum(len(seed.jobs) for seed in waiting) >= capacity or i == len(units) - 1:
-            _train_waiting(waiting, capacity, mean, test)
+            _train_waiting(waiting, capacity, mean, test, cache_tag(train, test))
             records += [_seed_record(seed) for seed in waiting]
             waiting = []
     return records
 
 
 def _prepare_seed(unit: Unit, teacher: torch.nn.Module, train: Split, test: Split, mean: torch.Tensor,
-                  shared: dict[str, torch.Tensor]) -> _Seed:
+                  shared: dict[str, torch.Tensor], data: dict) -> _Seed:
     suite, protocol, options = unit.suite, unit.protocol, unit.options
     device = options.device
     timings = Timings()
@@ -314,7 +359,7 @@ def _prepare_seed(unit: Unit, teacher: torch.nn.Module, train: Split, test: Spli
         timings["sampling"] += drawn.sampling_s
         jobs = {}
         with timings.measure("reference"):
-            path = reference_score_path(suite, protocol, unit.seed)
+            path = reference_score_path(suite, protocol, unit.seed, cache_tag(train, test))
             reference = unit.reference or (reference_from_entry(entry) if (entry := read_json(path)) else None)
             if reference is None:
                 real, real_targets = reference_data(suite, protocol, teacher, train, unit.seed, device)
@@ -345,14 +390,15 @@ def _prepare_seed(unit: Unit, teacher: torch.nn.Module, train: Split, test: Spli
                 copying = copy_detection(suite, spaces["teacher"], drawn.samples,
                                          teacher_pass[0] if teacher_pass is not None else None, splits, device,
                                          timings)
-    seed = _Seed(unit, drawn, logits, teacher.record, metrics, copying, timings, jobs)
+    seed = _Seed(unit, drawn, logits, teacher.record, data, metrics, copying, timings, jobs)
     if reference is not None:
         seed.scores["reference"] = reference
     return seed
 
 
-def _train_waiting(waiting: Sequence[_Seed], capacity: int, mean: torch.Tensor, test: Split) -> None:
-    """Train the waiting seeds' students in groups of `capacity`, score them, and cache the reference scores."""
+def _train_waiting(waiting: Sequence[_Seed], capacity: int, mean: torch.Tensor, test: Split, data_tag: str) -> None:
+    """Train the waiting seeds' students in groups of `capacity`, score them, and cache the reference scores
+    (under the data's `cache_tag`)."""
     suite, protocol, device = waiting[0].unit.suite, waiting[0].unit.protocol, waiting[0].unit.options.device
     pending = [(seed, role, job) for seed in waiting for role, job in seed.jobs.items()]
     for start in range(0, len(pending), capacity):
@@ -369,7 +415,7 @@ def _train_waiting(waiting: Sequence[_Seed], capacity: int, mean: torch.Tensor, 
             with seed.timings.measure("total"), seed.timings.measure(stage_name if role == "reference" else "scoring"):
                 seed.scores[role] = test_score(suite, student, mean, test, device)
                 if role == "reference":
-                    write_json(reference_score_path(suite, protocol, seed.unit.seed),
+                    write_json(reference_score_path(suite, protocol, seed.unit.seed, data_tag),
                                reference_entry(seed.unit.seed, seed.scores[role]))
     for seed in waiting:
         seed.jobs.clear()
@@ -387,6 +433,7 @@ def _seed_record(seed: _Seed) -> CsSeedRecord:
         teacher=seed.teacher,
         student=suite.student,
         protocol=unit.protocol.to_dict(),
+        data=seed.data,
         seed=unit.seed,
         raw_score=raw.accuracy,
         reference_score=reference.accuracy,
@@ -405,11 +452,11 @@ def merge_seed_records(seed_records: Sequence[CsSeedRecord]) -> CsRecord:
     """A generator's record from its seed records, in their order: scores per seed, metrics of the first seed,
     timings summed. A pure function of the seed records, so every backend writes the same record."""
     first = seed_records[0]
-    same = ("generator", "suite", "teacher", "student", "protocol")
+    same = ("generator", "suite", "teacher", "student", "protocol", "data")
     for r in seed_records[1:]:
         if any(getattr(r, k) != getattr(first, k) for k in same):
             raise CsbenchError(f"seed records of {first.generator['name']} on {first.suite} disagree on the "
-                               f"generator file, teacher or protocol (seeds {first.seed} and {r.seed})")
+                               f"generator file, teacher, protocol or data (seeds {first.seed} and {r.seed})")
     raw = [r.raw_score for r in seed_records]
     reference = [r.reference_score for r in seed_records]
     cs, cs_half_width = ratio_interval(raw, reference)
@@ -438,20 +485,50 @@ def merge_seed_records(seed_records: Sequence[CsSeedRecord]) -> CsRecord:
     )
 
 
+def data_summary(data: dict | None) -> str:
+    """What a summary says of data that is not the official release; nothing for the release."""
+    if data is None or data["verified"]:
+        return ""
+    return (f"on UNVERIFIED data (train {data['train'][:12]}, test {data['test'][:12]}; the teacher's accuracy on "
+            f"this test split {data['teacher_accuracy']:.2%}): not comparable with records on the official release")
+
+
 def cs_summary(record: CsRecord) -> str:
-    """The CS with its interval, or the plain statement that one seed gives none."""
+    """The CS with its interval, or the plain statement that one seed gives none, and the data if unofficial."""
     n = len(record.seeds)
+    data = data_summary(record.data)
     if n < 2:
-        return f"CS {record.cs:.4f} (one seed: no interval; use --seeds 3 or more for one)"
-    return (f"CS {record.cs:.4f} ± {record.cs_half_width:.4f} (95 % paired t-interval, {n} seeds, "
-            f"{n - 1} degrees of freedom)")
+        text = f"CS {record.cs:.4f} (one seed: no interval; use --seeds 3 or more for one)"
+    else:
+        text = (f"CS {record.cs:.4f} ± {record.cs_half_width:.4f} (95 % paired t-interval, {n} seeds, "
+                f"{n - 1} degrees of freedom)")
+    return f"{text} {data}" if data else text
 
 
-def plan(suite: Suite, protocol: Protocol, seeds: Sequence[int], device: str) -> str:
-    """What a run will train and about how long it takes here, from a quick timing of the student."""
+def same_data(record: ImageRecord, data: tuple[DataIdentity, DataIdentity]) -> bool:
+    """Whether `record` was measured on the splits of these identities (train, test); a record that names no data
+    was measured on the release."""
+    train, test = data
+    if record.data is None:
+        return train.verified and test.verified
+    return (record.data["train"], record.data["test"]) == (train.digest, test.digest)
+
+
+def refuse_other_data(path: Path, data: tuple[DataIdentity, DataIdentity]) -> None:
+    """A run on other data (the release, another copy) would silently replace the record at `path`."""
+    existing = readable_record(path)
+    if isinstance(existing, ImageRecord) and not same_data(existing, data):
+        raise CsbenchError(f"{clean(path, 300)} holds a record measured on other data than this run's ("
+                           f"{'the official release' if existing.official_data else 'another copy'}): write to "
+                           "another --out, or pass --replace to overwrite it")
+
+
+def plan(suite: Suite, protocol: Protocol, seeds: Sequence[int], device: str, data: str) -> str:
+    """What a run will train and about how long it takes here, from a quick timing of the student. `data`: the
+    splits' `cache_tag`."""
     from .compression import seconds_per_training
 
-    missing = [s for s in seeds if not reference_score_path(suite, protocol, s).is_file()]
+    missing = [s for s in seeds if not reference_score_path(suite, protocol, s, data).is_file()]
     minutes = seconds_per_training(suite, protocol, device) * (len(missing) + len(seeds)) / 60
     parts = ([f"{len(missing)} reference training{'s' * (len(missing) != 1)} (cached for later runs)"]
              if missing else []) + [f"{len(seeds)} sample training{'s' * (len(seeds) != 1)}"]
@@ -487,10 +564,13 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     source = open_source(generator_file, suite, protected=[Path(out_dir)], in_process=in_process, name=name,
                          limits=options.limits)
     path = record_path(out_dir, suite.name, source.name, protocol.name, suite.default_protocol)
+    data = tuple(split.identity for split in suite_splits(suite, options))  # refuses a mismatched copy at once
     if not replace:
         refuse_foreign_record(path, source.identity(protocol.samples), ", or pass --replace to overwrite it")
-    announce(plan(suite, protocol, seeds, options.device))
-    units = [Unit(source, suite, protocol, seed, metrics=i == 0, options=options) for i, seed in enumerate(seeds)]
+        refuse_other_data(path, data)
+    announce(plan(suite, protocol, seeds, options.device, identity_tag(*data)))
+    units = [Unit(source, suite, protocol, seed, metrics=i == 0, options=options, data=data)
+             for i, seed in enumerate(seeds)]
     record = merge_seed_records(evaluate_units(units))
     write_record(path, record)
     refresh_grid(units[0], source.identity(protocol.samples), out_dir)

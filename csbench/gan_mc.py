@@ -19,7 +19,7 @@ import torch
 from .cache import atomic_path
 from .compression import pixel_mean, student_inputs, train_student
 from .errors import CsbenchError
-from .evaluate import RunOptions, dropout_seed, label_samples, real_logits, reference_scores, suite_inputs
+from .evaluate import RunOptions, data_of, dropout_seed, label_samples, real_logits, reference_scores, suite_inputs
 from .results import ImageCompressRecord, Provenance, record_path, refuse_foreign_record, write_record
 from .sources import open_source
 from .suites import Protocol, Suite, get_suite
@@ -52,6 +52,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
     generator = source.identity(n_generated)
     refuse_foreign_record(path, generator, ", or move that record away to compress with this file")
     teacher, train, test = suite_inputs(suite, options)
+    data = data_of(suite, teacher, train, test, device, timings)
     with timings.measure("reference"):
         real_only = [s.accuracy for s in reference_scores(suite, protocol, teacher, train, test, seeds, device)]
     real = train.images[: protocol.samples]
@@ -82,6 +83,7 @@ def compress_images(generator_file: Path | str, suite_name: str, *, protocol_nam
         teacher=teacher.record,
         student=suite.student,
         protocol=protocol.to_dict(),
+        data=data,
         ratio=ratio,
         real_rows=len(real),
         generated_rows=n_generated,

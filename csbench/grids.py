@@ -104,7 +104,7 @@ def refresh_grid(unit, generator: dict, out_dir: Path | str) -> Path:
     digest, pin = identity_digest(generator), str(suite.teacher.pin)
     if grid_is_current(path, digest, pin):
         return path
-    teacher, train, _ = suite_inputs(suite, unit.options)
+    teacher, train, _ = suite_inputs(suite, unit.options, unit.data)
     drawn = unit.source.draw(suite, GRID_SAMPLES, GRID_SEED, unit.options, train)
     labels = predict_logits(teacher, drawn.samples, device=unit.options.device).argmax(1).cpu()
     write_grid(path, drawn.samples, labels, digest, pin)

@@ -40,6 +40,7 @@ def print_suites() -> None:
 
 
 def compress(args: argparse.Namespace) -> None:
+    from .evaluate import data_summary
     from .gan_mc import IMAGE_RATIO, compress_images
     from .tabular.report import fmt, verdict
 
@@ -60,6 +61,8 @@ def compress(args: argparse.Namespace) -> None:
             table.add_row(str(seed), f"{r:.4f}", f"{m:.4f}", f"{m - r:+.4f}")
         table.add_row("mean ± 95 % t", fmt(real), fmt(mixed), f"{fmt(gain)} {verdict(gain)}")
         stdout.print(table)
+        if data_summary(record.data):
+            console.print(f"[bold]measured {data_summary(record.data)}[/bold]", highlight=False, soft_wrap=True)
         saved = f"; student: {record.student_saved}" if record.student_saved else ""
         console.print(f"record: {args.out / args.suite / 'compress' / (name + '.json')}{saved} "
                       f"({record.timings_s['total']:.0f} s)", highlight=False, soft_wrap=True)

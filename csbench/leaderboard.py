@@ -274,7 +274,8 @@ def disagreement_section(frame: pd.DataFrame) -> str:
 
 def suite_card(suite: Suite, protocols: Sequence[str]) -> str:
     t = suite.teacher
-    teacher = (f"`{t.architecture}`, {t.test_accuracy:.2%} test accuracy, sha256 `{t.sha256}`" if t.pinned
+    accuracy = f"{t.test_accuracy:.2%} test accuracy" if t.test_accuracy is not None else "test accuracy not measured"
+    teacher = (f"`{t.architecture}`, {accuracy}, {t.pin.kind} `{t.identity}`" if t.pinned
                else f"`{t.architecture}` (no pinned checkpoint)")
     lines = [f"- dataset: `{suite.dataset}`, samples of shape {'x'.join(map(str, suite.image_shape))}, "
              f"{suite.num_classes} classes",
@@ -422,7 +423,7 @@ COLUMNS = [
 
 
 def budget_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequence[CsRecord],
-                   budget_records: Sequence[BudgetRecord], out_dir: Path) -> list[str]:
+                   budget_records: Sequence[BudgetRecord], out_dir: Path, suffix: str = "") -> list[str]:
     """CS by budget and what the samples are worth in real images, with its plot, in board order, for the
     generators that have a budget curve under protocol `name` (none: no section)."""
     order = {generator: i for i, generator in enumerate(frame.generator)}
@@ -430,7 +431,7 @@ def budget_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequen
                           key=lambda r: order[r.generator["name"]]), budget_records, name)
     if not found:
         return []
-    image = out_dir / f"{suite.name}-budget{'' if name == suite.default_protocol else f'-{name}'}.png"
+    image = out_dir / f"{suite.name}{suffix}-budget{'' if name == suite.default_protocol else f'-{name}'}.png"
     budget_plot(found, image, f"{suite.name}, protocol {name}: CS and accuracy by budget", _save)
     return [f"### What the samples are worth in real images (`{name}`)", "",
             "CS at each budget: the student on that many samples over the same protocol on a random real subset of "
@@ -439,9 +440,11 @@ def budget_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequen
             f"![CS and accuracy by budget]({image.name})", ""]
 
 
-def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequence[CsRecord]) -> list[str]:
+def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequence[CsRecord],
+                     data: str = "") -> list[str]:
+    """`data`: the heading's note of the data the records were measured on (empty for the official release)."""
     groups = set(frame.group)
-    parts = [f"## Protocol `{name}`{' (default)' if name == suite.default_protocol else ''}", "",
+    parts = [f"## Protocol `{name}`{' (default)' if name == suite.default_protocol else ''}{data}", "",
              reference_lines(frame, records, name), "", "### Ranked generators", "",
              ranking_table(frame) if "ranked" in groups else
              f"No ranked generator under this protocol yet: a row needs {MIN_SEEDS} seeds, and references and "
@@ -456,7 +459,7 @@ def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequ
     if frame.copying.notna().any():
         parts += ["### Copies the training data", "", copies_section(frame), "",
                   "### Copies the test split", "", test_copies_section(frame), ""]
-    parts += [f"### Where the metrics disagree (`{name}`)", "", disagreement_section(frame), "",
+    parts += [f"### Where the metrics disagree (`{name}`{data})", "", disagreement_section(frame), "",
               "### Details", "", details_table(frame), ""]
     quality_n = frame.quality_n.dropna()
     if len(quality_n):
@@ -507,40 +510,99 @@ def samples_strip(suite: Suite, frame: pd.DataFrame, results_dir: Path, out_dir:
             f"![Samples by class]({image.name})", ""]
 
 
+def data_key(record: CsRecord) -> tuple[str, str] | None:
+    """The (train, test) digests of the data a record was measured on; None for the official release."""
+    return None if record.official_data else (record.data["train"], record.data["test"])
+
+
+UNVERIFIED_TOP = ("Records measured on data that is not the official `{dataset}` release (a copy that fails its "
+                  "checksums) are shown apart, each copy under its own heading below; their numbers are not "
+                  "`{dataset}` numbers.")
+
+
+def unverified_heading(suite: Suite, key: tuple[str, str], records: Sequence[CsRecord]) -> list[str]:
+    """What a copy's section says about its data: digests, the teacher's accuracy on it, and what that means."""
+    accuracies = sorted({r.data["teacher_accuracy"] for r in records})
+    measured = " or ".join(f"{a:.2%}" for a in accuracies)
+    published = (f", against {suite.teacher.test_accuracy:.2%} on the official test split"
+                 if suite.teacher.test_accuracy is not None else "")
+    return [f"## Unverified data `{key[0][:12]}`", "",
+            f"Measured on a copy of `{suite.dataset}` that fails the official release's checksums: train arrays "
+            f"sha256 `{key[0]}`, test arrays sha256 `{key[1]}`. The teacher classifies {measured} of this copy's "
+            f"test images correctly{published}. These numbers compare generators with each other on this copy "
+            "only: they are development numbers, not comparable with records on the official release or on "
+            "another copy.", ""]
+
+
+def data_sections(suite: Suite, records: Sequence[CsRecord], out_dir: Path, key: tuple[str, str] | None,
+                  protocols: Sequence[str], budgets: Sequence[BudgetRecord], grids: dict[str, str],
+                  results_dir: Path | None, strip: bool) -> list[str]:
+    """The protocol sections and plots of the records measured on one set of data (`key`, None: the release),
+    with the budget and GAN-MC records of that data; `strip`: whether this part shows the strip of samples."""
+    note = "" if key is None else f", unverified data `{key[0][:12]}`"
+    suffix = "" if key is None else f"-data{key[0][:12]}"
+    present = {r.protocol["name"] for r in records}
+    mine = [p for p in protocols if p in present]
+    budgets = [r for r in budgets if data_key(r) == key]
+    frames = {name: board_frame(records, name) for name in mine}
+    parts = [] if key is None else unverified_heading(suite, key, records)
+    for name, frame in frames.items():
+        frame["grid"] = frame.generator.map(grids)
+        parts += protocol_section(suite, name, frame, records, note)
+        parts += budget_section(suite, name, frame, [r for r in records if r.protocol["name"] == name], budgets,
+                                out_dir, suffix)
+        parts += gan_mc_section(budgets, name)
+    first = mine[0]
+    if strip and grids:
+        parts += samples_strip(suite, frames[first], Path(results_dir), out_dir)
+    image = out_dir / f"{suite.name}{suffix}.png"
+    plot(frames[first], image, f"{suite.name}, protocol {first}{note.replace('`', '')}")
+    parts += [f"![CS against teacher-IS and recall]({image.name})", ""]
+    heatmap = out_dir / f"{suite.name}{suffix}-classes.png"
+    with_classes = [p for p in mine if frames[p].class_cs.notna().any()]
+    if with_classes:
+        class_heatmap(frames[with_classes[0]], heatmap,
+                      f"{suite.name}: per-class CS, protocol {with_classes[0]}{note.replace('`', '')}")
+        parts += [f"Per-class CS under protocol `{with_classes[0]}`, one row per generator in board order:", "",
+                  f"![Per-class CS]({heatmap.name})", ""]
+    return parts
+
+
+def no_records_line(suite: Suite) -> str:
+    t = suite.teacher
+    source = f"it downloads itself from {t.url}, or pass `--teacher FILE`" if t.url else f"`{t.path}`"
+    return (f"No records yet. A maintainer with the teacher file (`{t.checkpoint}`, {t.pin.kind} `{t.identity}`; "
+            f"{source}) produces them with `csbench evaluate-all --suite {suite.name} --out results`, then "
+            "`csbench leaderboard render`.")
+
+
 def render_board(suite: Suite, records: Sequence[CsRecord], out_dir: Path, results_dir: Path | None = None) -> Path:
     """Write `<out_dir>/<suite>.md` and its plots; the default protocol's section comes first. Only records of this
-    csbench version are shown; older ones are named as stale. `results_dir`: where the budget and GAN-MC records
-    and the sample grids are (None: the board has none)."""
+    csbench version are shown; older ones are named as stale. Records on the official release come first; those
+    on any other copy of the data follow, each copy in its own sections: a ranking never mixes data.
+    `results_dir`: where the budget and GAN-MC records and the sample grids are (None: the board has none)."""
     stale = [r for r in records if r.provenance.csbench_version != __version__]
     records = [r for r in records if r.provenance.csbench_version == __version__]
     budgets = budget_records(results_dir, suite.name) if results_dir is not None else []
     grids = grid_links(results_dir, suite.name, out_dir) if results_dir is not None else {}
     present = {r.protocol["name"] for r in records}
     protocols = list(dict.fromkeys(p for p in [suite.default_protocol, *sorted(suite.protocols)] if p in present))
-    parts = [f"# {suite.name} leaderboard", "", INTRO, "", *COLUMNS, "",
-             "## Suite", "", suite_card(suite, protocols or [suite.default_protocol]), ""]
+    by_data: dict[tuple[str, str] | None, list[CsRecord]] = defaultdict(list)
+    for r in records:
+        by_data[data_key(r)].append(r)
+    card = ["## Suite", "", suite_card(suite, protocols or [suite.default_protocol]), ""]
+    parts = [f"# {suite.name} leaderboard", ""]
+    if not records and not stale:
+        parts += [no_records_line(suite), "", *card]
+    if any(key is not None for key in by_data):
+        parts += [UNVERIFIED_TOP.format(dataset=suite.dataset), ""]
+    if records or stale:
+        parts += [INTRO, "", *COLUMNS, "", *card]
     if stale:
         parts += [stale_line(sorted(stale, key=lambda r: (r.protocol["name"], r.generator["name"]))), ""]
-    frames = {name: board_frame(records, name) for name in protocols}
-    for name, frame in frames.items():
-        frame["grid"] = frame.generator.map(grids)
-        parts += protocol_section(suite, name, frame, records)
-        parts += budget_section(suite, name, frame, [r for r in records if r.protocol["name"] == name], budgets,
-                                out_dir)
-        parts += gan_mc_section(budgets, name)
-    if protocols and grids:
-        parts += samples_strip(suite, frames[protocols[0]], Path(results_dir), out_dir)
-    if protocols:
-        first = protocols[0]
-        image = out_dir / f"{suite.name}.png"
-        plot(frames[first], image, f"{suite.name}, protocol {first}")
-        parts += [f"![CS against teacher-IS and recall]({image.name})", ""]
-        heatmap = out_dir / f"{suite.name}-classes.png"
-        with_classes = [p for p in protocols if frames[p].class_cs.notna().any()]
-        if with_classes:
-            class_heatmap(frames[with_classes[0]], heatmap, f"{suite.name}: per-class CS, protocol {with_classes[0]}")
-            parts += [f"Per-class CS under protocol `{with_classes[0]}`, one row per generator in board order:", "",
-                      f"![Per-class CS]({heatmap.name})", ""]
+    keys = sorted(by_data, key=lambda k: (k is not None, k or ("", "")))
+    for i, key in enumerate(keys):
+        parts += data_sections(suite, by_data[key], out_dir, key, protocols, budgets, grids, results_dir, i == 0)
     path = out_dir / f"{suite.name}.md"
     atomic_write_text(path, "\n".join(parts))
     return path
@@ -557,10 +619,10 @@ def render_index(out_dir: Path) -> Path:
     return path
 
 
-def render(suite: Suite, results_dir: Path | str = "results", out_dir: Path | str = "leaderboards") -> Path | None:
-    """Render one suite's board from its records (None when it has none) and refresh the index."""
+def render(suite: Suite, results_dir: Path | str = "results", out_dir: Path | str = "leaderboards") -> Path:
+    """Render one suite's board from its records (a board that says how to make them when it has none) and refresh
+    the index."""
     out_dir = Path(out_dir)
-    records = read_records(results_dir, suite.name, RecordKind.CS)
-    path = render_board(suite, records, out_dir, Path(results_dir)) if records else None
+    path = render_board(suite, read_records(results_dir, suite.name, RecordKind.CS), out_dir, Path(results_dir))
     render_index(out_dir)
     return path

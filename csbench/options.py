@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from .sandbox import Limits
 
@@ -25,6 +26,13 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
                         "$CSBENCH_IMPORT_TIMEOUT)")
 
 
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="dataset folder (default $CSBENCH_DATA or the cache)")
+    parser.add_argument("--unverified-data", action="store_true",
+                        help="run on a copy of the dataset that fails the official release's checksums (a rebuilt "
+                        "or development copy); records, summaries and boards name it as unverified data")
+
+
 def limits(args: argparse.Namespace) -> Limits:
     return Limits(timeout_s=args.timeout, memory_mib=args.memory_mib, import_timeout_s=args.import_timeout)
 
@@ -36,7 +44,8 @@ def run_options(args: argparse.Namespace):
 
     defaults = RunOptions()
     return RunOptions(device=args.device or default_device(), teacher_path=args.teacher, data_root=args.data_dir,
-                      limits=limits(args), inception=getattr(args, "inception", defaults.inception),
+                      unverified_data=args.unverified_data, limits=limits(args),
+                      inception=getattr(args, "inception", defaults.inception),
                       inception_weights=getattr(args, "inception_weights", defaults.inception_weights),
                       inception_preprocessing=getattr(args, "inception_preprocessing",
                                                       defaults.inception_preprocessing),

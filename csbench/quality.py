@@ -16,7 +16,7 @@ from torch import nn
 
 from . import __version__
 from .cache import cached_arrays, reference_file
-from .data import Split
+from .data import Split, cache_tag
 from .features import DEFAULT_PREPROCESSING, FeatureSpace, InceptionUnavailable, extract, inception_space, teacher_space
 from .metrics import class_statistics, frechet_distance, inception_score, kid, prdc, statistics
 from .metrics.copying import (
@@ -43,10 +43,11 @@ class Reference:
     features: np.ndarray
 
 
-def reference_statistics_path(suite: Suite, space: FeatureSpace, split: str, n: int, m: int) -> Path:
-    """Keyed by everything the features depend on: network, input preprocessing, split and counts."""
+def reference_statistics_path(suite: Suite, space: FeatureSpace, split: str, n: int, m: int, data: str) -> Path:
+    """Keyed by everything the features depend on: network, input preprocessing, split, counts and the copy of the
+    data (`data`: the split's `cache_tag`)."""
     family = f"{space.name}-{space.preprocessing}" if space.preprocessing else space.name
-    return reference_file(suite.name, f"{family}-{split}-{space.network_sha256[:16]}-n{n}-m{m}.npz")
+    return reference_file(suite.name, f"{family}-{split}-{space.network_sha256[:16]}{data}-n{n}-m{m}.npz")
 
 
 def real_reference(suite: Suite, space: FeatureSpace, split_name: str, split: Split, n: int, m: int,
@@ -56,7 +57,7 @@ def real_reference(suite: Suite, space: FeatureSpace, split_name: str, split: Sp
         mu, sigma = statistics(features)
         return {"mu": mu, "sigma": sigma, "features": features[:m]}
 
-    arrays = cached_arrays(reference_statistics_path(suite, space, split_name, n, m), compute,
+    arrays = cached_arrays(reference_statistics_path(suite, space, split_name, n, m, cache_tag(split)), compute,
                            lambda a: {"mu", "sigma", "features"} <= set(a))
     return Reference(arrays["mu"], arrays["sigma"], arrays["features"])
 
@@ -150,13 +151,14 @@ TEST_COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy r
                   "shown, not used: blurred training images lower it too")
 
 
-def _features_path(suite: Suite, space: FeatureSpace, split_name: str, n: int) -> Path:
-    return reference_file(suite.name, f"{space.name}-features-{split_name}-{space.network_sha256[:16]}-n{n}.npz")
+def _features_path(suite: Suite, space: FeatureSpace, split_name: str, split: Split) -> Path:
+    return reference_file(suite.name, f"{space.name}-features-{split_name}-{space.network_sha256[:16]}"
+                                      f"{cache_tag(split)}-n{len(split)}.npz")
 
 
 def split_features(suite: Suite, space: FeatureSpace, split_name: str, split: Split, device: str) -> np.ndarray:
     """A whole real split's features in `space`, cached: the copy measures compare samples with every image."""
-    arrays = cached_arrays(_features_path(suite, space, split_name, len(split)),
+    arrays = cached_arrays(_features_path(suite, space, split_name, split),
                            lambda: {"features": extract(space, split.images, device,
                                                         label=f"(real {split_name}, once)")[0]},
                            lambda a: a["features"].shape[0] == len(split))
@@ -185,21 +187,22 @@ def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sam
     train, test = splits["train"], splits["test"]
     n = min(suite.copy_samples, len(samples))
     version = f"v{__version__}"  # the cells and thresholds come from csbench's own code
+    data = cache_tag(train, test)
     with timings.measure("copying.reference"):
         features = {"train": split_features(suite, space, "train", train, device),
                     "test": split_features(suite, space, "test", test, device)}
         references = {
-            "teacher": _copy_reference(reference_file(suite.name, f"copying-teacher-{space.network_sha256[:16]}-"
-                                                      f"n{len(train)}-{version}.npz"),
+            "teacher": _copy_reference(reference_file(suite.name, f"copying-teacher-{space.network_sha256[:16]}"
+                                                      f"{data}-n{len(train)}-{version}.npz"),
                                        features["train"], features["test"]),
-            "pixel": _copy_reference(reference_file(suite.name, f"copying-pixel-n{len(train)}-{len(test)}-"
+            "pixel": _copy_reference(reference_file(suite.name, f"copying-pixel{data}-n{len(train)}-{len(test)}-"
                                                     f"{version}.npz"), train.images, test.images),
         }
         test_references = {
-            "teacher": _copy_reference(reference_file(suite.name, f"copying-test-teacher-{space.network_sha256[:16]}-"
-                                                      f"n{len(test)}-{len(train)}-{version}.npz"),
+            "teacher": _copy_reference(reference_file(suite.name, f"copying-test-teacher-{space.network_sha256[:16]}"
+                                                      f"{data}-n{len(test)}-{len(train)}-{version}.npz"),
                                        features["test"], features["train"]),
-            "pixel": _copy_reference(reference_file(suite.name, f"copying-test-pixel-n{len(test)}-{len(train)}-"
+            "pixel": _copy_reference(reference_file(suite.name, f"copying-test-pixel{data}-n{len(test)}-{len(train)}-"
                                                     f"{version}.npz"), test.images, train.images),
         }
     with timings.measure("copying.measures"):

@@ -115,10 +115,21 @@ class Record:
 
 @dataclass(frozen=True)
 class ImageRecord(Record):
-    """A record of an image suite: its student and the protocol that trained it."""
+    """A record of an image suite: its student, the protocol that trained it, and the data it was measured on
+    (csbench.data.measured_on). `data` is None in records made before records named their data (csbench 0.2):
+    those were all measured on the official release, the only data csbench 0.2 loaded."""
 
     student: str
     protocol: dict
+    data: dict | None
+
+    @classmethod
+    def upgrade(cls, data: dict, schema: int) -> dict:
+        return {"data": None, **data}
+
+    @property
+    def official_data(self) -> bool:
+        return self.data is None or self.data["verified"]
 
 
 @dataclass(frozen=True)
@@ -133,8 +144,8 @@ class CsFields(ImageRecord):
 
     @classmethod
     def upgrade(cls, data: dict, schema: int) -> dict:
-        """Schema 2 added per-class accuracies, CAS and the copy measures."""
-        return {"per_class": None, "cas": None, "copying": None, **data}
+        """Schema 2 added per-class accuracies, CAS and the copy measures; schema 3 the data."""
+        return {"per_class": None, "cas": None, "copying": None, **super().upgrade(data, schema)}
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,7 @@ class CsSeedRecord(CsFields):
     """One seed of a Compression Score evaluation: the unit a backend runs, merged into a `CsRecord`."""
 
     kind: ClassVar[RecordKind] = RecordKind.CS_SEED
-    schema: ClassVar[int] = 2
+    schema: ClassVar[int] = 3
 
     seed: int
     raw_score: float
@@ -154,7 +165,7 @@ class CsRecord(CsFields):
     """A generator's Compression Score on a suite under one protocol, over its seeds."""
 
     kind: ClassVar[RecordKind] = RecordKind.CS
-    schema: ClassVar[int] = 2
+    schema: ClassVar[int] = 3
 
     seeds: list[int]
     raw_scores: list[float]
@@ -176,7 +187,8 @@ class ImageCompressRecord(ImageRecord):
     """GAN-assisted compression on an image suite: the student on real images alone and with generated ones."""
 
     kind: ClassVar[RecordKind] = RecordKind.IMAGE_COMPRESS
-    schema: ClassVar[int] = 1
+    schema: ClassVar[int] = 2
+    """Schema 2 added the data."""
 
     ratio: float
     real_rows: int
@@ -206,7 +218,8 @@ class BudgetSeedRecord(BudgetFields):
     """One seed of a budget evaluation: one score and one reference score per budget."""
 
     kind: ClassVar[RecordKind] = RecordKind.BUDGET_SEED
-    schema: ClassVar[int] = 1
+    schema: ClassVar[int] = 2
+    """Schema 2 added the data."""
 
     seed: int
     scores: list[float]
@@ -218,7 +231,8 @@ class BudgetRecord(BudgetFields):
     """A generator's students by budget over its seeds: `scores[i][j]` is budget i, seed j."""
 
     kind: ClassVar[RecordKind] = RecordKind.BUDGET
-    schema: ClassVar[int] = 1
+    schema: ClassVar[int] = 2
+    """Schema 2 added the data."""
 
     seeds: list[int]
     scores: list[list[float]]

@@ -30,6 +30,7 @@ from .budget import (
     unit_references,
 )
 from .declarations import DECLARATION_SUFFIX, Declaration, fetch_declared, read_declaration
+from .data import DataIdentity
 from .errors import CsbenchError
 from .evaluate import (
     RunOptions,
@@ -38,6 +39,8 @@ from .evaluate import (
     evaluate,
     evaluate_unit,
     merge_seed_records,
+    same_data,
+    suite_splits,
     unit_reference,
 )
 from .grids import GRID_SEED, refresh_grid
@@ -123,29 +126,31 @@ def teacher_pin(record: CsRecord | CsSeedRecord) -> str:
     return record.teacher.get("pin", f"sha256:{record.teacher.get('sha256')}")
 
 
-def _same_inputs(record: CsRecord | CsSeedRecord, generator: dict, suite: Suite, protocol: Protocol) -> bool:
+def _same_inputs(record: CsRecord | CsSeedRecord, generator: dict, suite: Suite, protocol: Protocol,
+                 data: tuple[DataIdentity, DataIdentity]) -> bool:
     """Same generator identity (`results.generator_provenance`: file, path, weights, siblings; a declaration's
-    pinned fields, which the record's identity of the downloaded samples holds among others), teacher and
-    protocol, and made by this csbench version (bumped when results change)."""
+    pinned fields, which the record's identity of the downloaded samples holds among others), teacher, protocol
+    and data, and made by this csbench version (bumped when results change)."""
     return (record.provenance.csbench_version == __version__
             and {k: record.generator.get(k) for k in generator} == generator
             and teacher_pin(record) == str(suite.teacher.pin)
-            and record.protocol == as_stored(protocol.to_dict()))
+            and record.protocol == as_stored(protocol.to_dict())
+            and same_data(record, data))
 
 
 def is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol,
-               seeds: Sequence[int]) -> bool:
+               seeds: Sequence[int], data: tuple[DataIdentity, DataIdentity]) -> bool:
     """A record is current when every input that can change the samples (the generator's identity, `generator`)
-    and the teacher, protocol and seeds are all the ones asked for, and it holds the sample-quality metrics
+    and the teacher, protocol, data and seeds are all the ones asked for, and it holds the sample-quality metrics
     (records written before they existed are redone)."""
-    return (isinstance(record, CsRecord) and _same_inputs(record, generator, suite, protocol)
+    return (isinstance(record, CsRecord) and _same_inputs(record, generator, suite, protocol, data)
             and record.seeds == list(seeds) and record.metrics is not None)
 
 
 def seed_is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol, seed: int,
-                    metrics: bool) -> bool:
+                    metrics: bool, data: tuple[DataIdentity, DataIdentity]) -> bool:
     """A seed record is current for the same inputs and seed, with metrics where its record takes them from it."""
-    return (isinstance(record, CsSeedRecord) and _same_inputs(record, generator, suite, protocol)
+    return (isinstance(record, CsSeedRecord) and _same_inputs(record, generator, suite, protocol, data)
             and record.seed == seed and (record.metrics is not None or not metrics))
 
 
@@ -165,6 +170,7 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
     seeds = list(seeds if seeds is not None else protocol.seeds)
+    data = tuple(split.identity for split in suite_splits(suite, options))  # refuses a mismatched copy at once
     described: dict[Path, SandboxedGenerator | Declaration | Exception] = {}
     for path in generator_files(generator_dir):
         try:
@@ -198,15 +204,15 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
                 existing = record_path(out_dir, suite.name, gen.name, protocol.name, suite.default_protocol)
                 identity = entry_identity(gen)
                 refuse_foreign_record(existing, identity, FOREIGN_REMEDY)
-                if is_current(readable_record(existing), identity, suite, protocol, seeds):
+                if is_current(readable_record(existing), identity, suite, protocol, seeds, data):
                     outcome = Outcome(path, Status.CURRENT, existing.name)
                 elif backend is not None:
                     for seed in seeds:
                         refuse_foreign_record(seed_record_path(out_dir, suite.name, gen.name, protocol.name,
                                                                suite.default_protocol, seed), identity, FOREIGN_REMEDY)
                     source = entry_source(path, suite, options, Path(out_dir))
-                    remote.append((path, gen, [Unit(source, suite, protocol, seed, metrics=i == 0, options=options)
-                                               for i, seed in enumerate(seeds)]))
+                    remote.append((path, gen, [Unit(source, suite, protocol, seed, metrics=i == 0, options=options,
+                                                    data=data) for i, seed in enumerate(seeds)]))
                     continue
                 else:
                     record = evaluate(path, suite.name, protocol=protocol, seeds=seeds, out_dir=out_dir, suite=suite,
@@ -217,7 +223,7 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
         on_outcome(outcome)
         outcomes.append(outcome)
     if remote:
-        for outcome in run_units(backend, cs_units(suite, protocol, Path(out_dir)), remote):
+        for outcome in run_units(backend, cs_units(suite, protocol, Path(out_dir), data), remote):
             on_outcome(outcome)
             outcomes.append(outcome)
     scored = [(o.file, described[o.file]) for o in outcomes if o.status in (Status.EVALUATED, Status.CURRENT)]
@@ -230,15 +236,15 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
 
     for path, gen in scored:
         try:
-            refresh_grid(Unit(source_of(path), suite, protocol, GRID_SEED, options=options), entry_identity(gen),
-                         out_dir)
+            refresh_grid(Unit(source_of(path), suite, protocol, GRID_SEED, options=options, data=data),
+                         entry_identity(gen), out_dir)
         except Exception as exc:  # the CS record stands; the grid is named as what failed
             outcome = Outcome(path, Status.FAILED, f"sample grid: {failure(exc)}", "grid")
             on_outcome(outcome)
             outcomes.append(outcome)
     for mix in mixes:
         for outcome in evaluate_budgets(scored, suite, protocol, mix, seeds, budgets, Path(out_dir), options,
-                                        backend, source_of):
+                                        backend, source_of, data):
             on_outcome(outcome)
             outcomes.append(outcome)
     return outcomes
@@ -247,26 +253,27 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
 def evaluate_budgets(generators: Sequence[tuple[Path, SandboxedGenerator | Declaration]], suite: Suite,
                      protocol: Protocol, mix: Mix, seeds: Sequence[int], budgets: Sequence[int], out_dir: Path,
                      options: RunOptions, backend: RayBackend | SlurmBackend | None,
-                     source_of: Callable[[Path], Source]):
-    """Yield an outcome per generator for its budget record under `mix`: current, or evaluated here or on
-    `backend` (drawing from `source_of(file)`); nothing where no budget lies below the protocol's sample count."""
+                     source_of: Callable[[Path], Source], data: tuple[DataIdentity, DataIdentity]):
+    """Yield an outcome per generator for its budget record under `mix` on `data` (the harness's verified
+    identities): current, or evaluated here or on `backend` (drawing from `source_of(file)`); nothing where no
+    budget lies below the protocol's sample count."""
     chosen = budgets_for(protocol, mix, budgets)
     if not chosen:
         return
-    kind, remote = budget_units(suite, protocol, mix, out_dir), []
+    kind, remote = budget_units(suite, protocol, mix, out_dir, data), []
     for path, gen in generators:
         identity = entry_identity(gen)
         existing = kind.record_path(gen)
         try:
             refuse_foreign_record(existing, identity, FOREIGN_REMEDY)
-            if budget_is_current(readable_record(existing), identity, suite, protocol, mix, chosen, seeds):
+            if budget_is_current(readable_record(existing), identity, suite, protocol, mix, chosen, seeds, data):
                 yield Outcome(path, Status.CURRENT, existing.name, kind.label)
             elif backend is not None:
-                remote.append((path, gen, [BudgetUnit(source_of(path), suite, protocol, seed, mix, chosen, options)
-                                           for seed in seeds]))
+                remote.append((path, gen, [BudgetUnit(source_of(path), suite, protocol, seed, mix, chosen, options,
+                                                      data=data) for seed in seeds]))
             else:
                 record = evaluate_budget(path, suite, protocol, mix, seeds=seeds, budgets=budgets, out_dir=out_dir,
-                                         options=options)
+                                         options=options, data=data)
                 yield Outcome(path, Status.EVALUATED, budget_summary(record), kind.label)
         except Exception as exc:
             yield Outcome(path, Status.FAILED, str(failure(exc)), kind.label)
@@ -290,12 +297,13 @@ class UnitKind:
     summary: Callable  # record -> one line
 
 
-def cs_units(suite: Suite, protocol: Protocol, out_dir: Path) -> UnitKind:
+def cs_units(suite: Suite, protocol: Protocol, out_dir: Path, data: tuple[DataIdentity, DataIdentity]) -> UnitKind:
     """The Compression Score's seed units; looked up at call time, so that tests can replace `evaluate_unit`."""
     return UnitKind(
         label="cs", reference=unit_reference, with_reference=lambda u, ref: dataclasses.replace(u, reference=ref),
         run=evaluate_unit,
-        seed_current=lambda record, identity, u: seed_is_current(record, identity, suite, protocol, u.seed, u.metrics),
+        seed_current=lambda record, identity, u: seed_is_current(record, identity, suite, protocol, u.seed, u.metrics,
+                                                                 data),
         seed_path=lambda gen, u: seed_record_path(out_dir, suite.name, gen.name, protocol.name,
                                                   suite.default_protocol, u.seed),
         merge=merge_seed_records,
@@ -303,11 +311,12 @@ def cs_units(suite: Suite, protocol: Protocol, out_dir: Path) -> UnitKind:
         summary=cs_summary)
 
 
-def budget_units(suite: Suite, protocol: Protocol, mix: Mix, out_dir: Path) -> UnitKind:
+def budget_units(suite: Suite, protocol: Protocol, mix: Mix, out_dir: Path,
+                 data: tuple[DataIdentity, DataIdentity]) -> UnitKind:
     return UnitKind(
         label=mix.folder, reference=unit_references,
         with_reference=lambda u, refs: dataclasses.replace(u, references=refs), run=evaluate_budget_unit,
-        seed_current=lambda record, identity, u: budget_seed_is_current(record, identity, suite, u),
+        seed_current=lambda record, identity, u: budget_seed_is_current(record, identity, suite, u, data),
         seed_path=lambda gen, u: budget_seed_path(out_dir, suite, gen.name, protocol.name, mix, u.seed),
         merge=merge_budget_records,
         record_path=lambda gen: budget_record_path(out_dir, suite, gen.name, protocol.name, mix),
@@ -315,13 +324,14 @@ def budget_units(suite: Suite, protocol: Protocol, mix: Mix, out_dir: Path) -> U
 
 
 def budget_is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol, mix: Mix,
-                      budgets: Sequence[int], seeds: Sequence[int]) -> bool:
-    return (isinstance(record, BudgetRecord) and _same_inputs(record, generator, suite, protocol)
+                      budgets: Sequence[int], seeds: Sequence[int], data: tuple[DataIdentity, DataIdentity]) -> bool:
+    return (isinstance(record, BudgetRecord) and _same_inputs(record, generator, suite, protocol, data)
             and record.mix == mix.value and record.budgets == list(budgets) and record.seeds == list(seeds))
 
 
-def budget_seed_is_current(record: Record | None, generator: dict, suite: Suite, unit: BudgetUnit) -> bool:
-    return (isinstance(record, BudgetSeedRecord) and _same_inputs(record, generator, suite, unit.protocol)
+def budget_seed_is_current(record: Record | None, generator: dict, suite: Suite, unit: BudgetUnit,
+                           data: tuple[DataIdentity, DataIdentity]) -> bool:
+    return (isinstance(record, BudgetSeedRecord) and _same_inputs(record, generator, suite, unit.protocol, data)
             and record.mix == unit.mix.value and record.budgets == list(unit.budgets) and record.seed == unit.seed)
 
 

@@ -34,13 +34,13 @@ class Target:
 
 @dataclass(frozen=True)
 class Task:
-    """`target(suite, data_root)`; `render_board(suite, results_dir, out_dir, asked)` writes the suite's board and
-    returns its path (None without records; `asked`: the user named this suite); `commands`: the module whose
-    `print_suites()` and `compress(args)` serve the command line."""
+    """`target(suite, data_root, unverified_data)`; `render_board(suite, results_dir, out_dir, asked)` writes the
+    suite's board and returns its path (None without records; `asked`: the user named this suite); `commands`: the
+    module whose `print_suites()` and `compress(args)` serve the command line."""
 
     name: str
     suites: Registry
-    target: Callable[[str, Path | None], Target]
+    target: Callable[[str, Path | None, bool], Target]
     render_board: Callable[[str, Path, Path, bool], Path | None]
     commands: str
 
@@ -48,21 +48,24 @@ class Task:
         return importlib.import_module(self.commands)
 
 
-def _image_target(suite_name: str, data_root: Path | None) -> Target:
+def _image_target(suite_name: str, data_root: Path | None, unverified_data: bool = False) -> Target:
     from .data import load_split
     from .suites import get_suite
 
     suite = get_suite(suite_name)
     return Target(suite.name, suite.image_shape, suite.num_classes, (0.0, 1.0), suite.protocol().samples,
-                  lambda: load_split(suite.dataset, "train", data_root))
+                  lambda: load_split(suite.dataset, "train", data_root, unverified_data))
 
 
-def _table_target(suite_name: str, data_root: Path | None) -> Target:
+def _table_target(suite_name: str, data_root: Path | None, unverified_data: bool = False) -> Target:
     """The table is loaded at once: a suite's width (one-hot columns) and row count come from its data."""
+    from .errors import CsbenchError
     from .tabular.compress import generated_rows
     from .tabular.data import load_table
     from .tabular.suites import get_tabular_suite
 
+    if unverified_data:
+        raise CsbenchError("--unverified-data applies to image suites only")
     suite = get_tabular_suite(suite_name)
     train, _ = load_table(suite.dataset, data_root)
     return Target(suite.name, (train.rows.shape[1],), suite.num_classes, None,
@@ -78,7 +81,7 @@ def _image_board(suite_name: str, results: Path, out: Path, asked: bool) -> Path
     if not records and asked:
         raise CsbenchError(f"no result records for suite {suite_name!r} under {results}/{suite_name}/; "
                            f"run `csbench evaluate FILE --suite {suite_name} --out {results}` first")
-    return render_board(get_suite(suite_name), records, out, results) if records else None
+    return render_board(get_suite(suite_name), records, out, results)
 
 
 def _table_board(suite_name: str, results: Path, out: Path, asked: bool) -> Path | None:

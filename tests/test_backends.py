@@ -187,14 +187,17 @@ def test_merge_accepts_a_seed_record_read_back_from_json_beside_a_fresh_one():
 
 
 def test_reference_scores_are_cached_one_file_per_seed(tiny_suite, tmp_path):
+    from csbench.data import Split
     from csbench.evaluate import StudentScore, protocol_key, reference_score, reference_score_path
 
     protocol = tiny_suite.protocol()
     for seed, accuracy in ((0, 0.75), (1, 0.5)):
-        atomic_write_text(reference_score_path(tiny_suite, protocol, seed, tmp_path),
+        atomic_write_text(reference_score_path(tiny_suite, protocol, seed, "", tmp_path),
                           json.dumps({"seed": seed, "accuracy": accuracy, "per_class": [accuracy] * 10}))
-    scores = [reference_score(tiny_suite, protocol, None, None, None, seed, cache_dir=tmp_path) for seed in (0, 1)]
+    official = Split([], [])  # no identity: counts as the official data, whose cache files carry no data tag
+    scores = [reference_score(tiny_suite, protocol, None, official, official, seed, cache_dir=tmp_path)
+              for seed in (0, 1)]
     assert scores == [StudentScore(0.75, (0.75,) * 10), StudentScore(0.5, (0.5,) * 10)]
     key = protocol_key(tiny_suite, protocol)
     expected = tmp_path / tiny_suite.name / f"cs-{key}-seed1.json"
-    assert reference_score_path(tiny_suite, protocol, 1, tmp_path) == expected
+    assert reference_score_path(tiny_suite, protocol, 1, "", tmp_path) == expected

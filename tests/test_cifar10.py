@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import io
+import json
 import pickle
 import shutil
 import struct
@@ -29,15 +30,17 @@ from torchvision.datasets import CIFAR10
 
 from csbench import cifar_teachers, cli
 from csbench.acgan import ACGANGenerator, noise_and_labels, sampler
-from csbench.cache import Pin, git_blob_id, home, sha256_file
+from csbench.cache import Pin, atomic_write_text, git_blob_id, home, sha256_file
 from csbench.cifar_teachers import NIN_LAYERS, authors_nin_state, idelbayev_resnet_state
 from csbench.compression import pixel_mean
-from csbench.data import load_split
+from csbench.data import cache_tag, load_split
 from csbench.errors import ChecksumMismatch, CsbenchError, DatasetMissing, GeneratorError
-from csbench.evaluate import RunOptions, evaluate
+from csbench.evaluate import RunOptions, evaluate, reference_score, reference_score_path
+from csbench.features import FeatureSpace
 from csbench.generators import SampleContext, check_labels, check_samples, load_generator_file
 from csbench.leaderboard import render
 from csbench.models import AuthorsNIN, BasicBlock, FeatureClassifier, build_model
+from csbench.quality import reference_statistics_path
 from csbench.results import read_record
 from csbench.suites import AUTHORS_REPO, SUITES, get_suite
 from csbench.teacher import accuracy, load_teacher, predict_logits, train_teacher
@@ -384,11 +387,12 @@ def test_teacher_flag_takes_a_local_copy_verified_the_same_way(tmp_path, cifar_r
         load_teacher(suite, tmp_path / "absent.npy")
 
 
-def test_offline_without_the_teacher_is_one_line_naming_url_and_teacher_flag(tmp_path, capsys, monkeypatch):
+def test_offline_without_the_teacher_is_one_line_naming_url_and_teacher_flag(tmp_path, capsys, monkeypatch,
+                                                                             cifar_root):
     source = write_teacher_npy(tmp_path / "teacher.npy", random_nin_layers(0))
     monkeypatch.setitem(SUITES, "cifar10", published_nin_suite(source, url="http://127.0.0.1:9/teacher.npy"))
     assert cli.main(["evaluate", str(GENERATORS / "uniform_noise.py"), "--suite", "cifar10",
-                     "--out", str(tmp_path)]) == 2
+                     "--data-dir", str(cifar_root), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]  # after the plan line
     assert err.startswith("error: the teacher of suite cifar10 is not in")
     assert "could not be downloaded from http://127.0.0.1:9/teacher.npy" in err and "--teacher PATH" in err
@@ -625,3 +629,45 @@ def test_dcgan_weights_that_do_not_match_their_sha256_are_refused(dcgan_dir, tmp
     ctx = SampleContext(suite="cifar10", shape=(3, 32, 32), num_classes=10, directory=tmp_path)
     with pytest.raises(GeneratorError, match="do not match the sha256 in dcgan.pt.sha256"):
         gen.sample(2, 0, ctx)
+
+
+def test_a_reference_cached_for_one_copy_is_never_read_for_another(cifar_root, tmp_path):
+    """The official copy's cached reference score is read back; the altered copy's key is another file, so its
+    reference is computed (here it cannot be: the protocol asks for more images than the split has)."""
+    suite = get_suite("cifar10-resnet56")
+    protocol = dataclasses.replace(suite.protocol(), samples=10 * PER_BATCH)
+    official = [load_split("cifar10", s, cifar_root) for s in ("train", "test")]
+    copy = altered_copy(cifar_root, tmp_path / "copy")
+    altered = [load_split("cifar10", s, copy, unverified=True) for s in ("train", "test")]
+    path = reference_score_path(suite, protocol, 0, cache_tag(*official))
+    atomic_write_text(path, json.dumps({"seed": 0, "accuracy": 0.123, "per_class": [0.1] * 10}))
+    assert reference_score(suite, protocol, None, *official, 0).accuracy == 0.123
+    assert reference_score_path(suite, protocol, 0, cache_tag(*altered)).parent == path.parent
+    with pytest.raises(GeneratorError, match=f"has {5 * PER_BATCH} images, fewer than the protocol's"):
+        reference_score(suite, protocol, None, *altered, 0)
+    space = FeatureSpace("teacher", "x", "ab" * 32, None, 1, True)
+    assert (reference_statistics_path(suite, space, "train", 10, 5, cache_tag(official[0]))
+            != reference_statistics_path(suite, space, "train", 10, 5, cache_tag(altered[0])))
+    assert cache_tag(official[1]) == cache_tag(altered[1]) == ""  # the test batch is the same, official file
+
+
+def test_evaluating_on_a_copy_that_fails_the_md5s_is_one_line_naming_the_option(cifar_root, tmp_path, capsys):
+    copy = altered_copy(cifar_root, tmp_path / "copy")
+    assert cli.main(["evaluate", str(GENERATORS / "uniform_noise.py"), "--suite", "cifar10-resnet56",
+                     "--data-dir", str(copy), "--out", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "md5" in err and "data_batch_3" in err and "--unverified-data" in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_validate_takes_a_copy_that_fails_the_md5s_only_when_allowed(cifar_root, tmp_path, capsys):
+    from csbench.validate import first_problem, validate
+
+    copy = altered_copy(cifar_root, tmp_path / "copy")
+    args = ["validate", str(GENERATORS / "real_data.py"), "--suite", "cifar10-resnet56", "--samples", "8",
+            "--data-dir", str(copy)]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "md5" in err and "--unverified-data" in err
+    checks = validate(GENERATORS / "real_data.py", "cifar10-resnet56", n=8, data_root=copy, unverified_data=True)
+    assert first_problem(checks) is None and any(c.name == "deterministic for a seed" for c in checks)

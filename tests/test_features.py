@@ -165,7 +165,7 @@ def test_reference_is_cached_by_suite_split_network_and_count(tiny_suite, tiny_d
     space = teacher_space(tiny_suite, load_teacher(tiny_suite))
     train = load_split("fashion-mnist", "train", tiny_data)
     first = real_reference(tiny_suite, space, "train", train, 200, 50)
-    path = reference_statistics_path(tiny_suite, space, "train", 200, 50)
+    path = reference_statistics_path(tiny_suite, space, "train", 200, 50, "")
     assert path.parts[-3:] == ("reference", "tiny-fashion-mnist",
                                f"teacher-train-{tiny_suite.teacher.sha256[:16]}-n200-m50.npz")
     assert first.features.shape == (50, 128) and first.sigma.shape == (128, 128)

@@ -240,3 +240,31 @@ def test_records_of_another_version_are_named_stale_and_not_ranked(tmp_path):
     board = render_board(get_suite("fashion-mnist"), [old, current], tmp_path).read_text()
     assert "Not shown: 1 record(s) made by another csbench version" in board and "`dcgan` (`paper`) 0.1.0" in board
     assert "| `acgan` |" in board and "| `dcgan` |" not in board
+
+
+def test_records_on_unverified_data_render_apart_under_their_digest(tmp_path):
+    copy = {"train": "a" * 64, "test": "b" * 64, "verified": False, "teacher_accuracy": 0.832}
+    official = record("acgan", [0.6, 0.61, 0.62], 3.0, 0.3)
+    on_copy = [record("dcgan", [0.5, 0.52, 0.51], 3.0, 0.3, data=copy),
+               record("uniform_noise", [0.1, 0.11, 0.1], 1.2, 0.0, data=copy)]
+    board = render_board(get_suite("fashion-mnist"), [*on_copy, official], tmp_path).read_text()
+    top, apart = board.split("## Unverified data `aaaaaaaaaaaa`")
+    assert board.index("Records measured on data that is not the official `fashion-mnist` release") < board.index(
+        "## Suite")
+    assert "| 1 | `acgan` |" in top and "`dcgan`" not in top and "`uniform_noise` |" not in top
+    assert "| 1 | `dcgan` |" in apart and "`acgan`" not in apart
+    assert f"train arrays sha256 `{'a' * 64}`, test arrays sha256 `{'b' * 64}`" in apart
+    assert "classifies 83.20% of this copy's test images correctly, against 93.80% on the official" in apart
+    assert "## Protocol `paper`, unverified data `aaaaaaaaaaaa`" in apart
+    dcgan = next(line for line in apart.splitlines() if line.startswith("| 1 | `dcgan` |"))
+    acgan = next(line for line in top.splitlines() if line.startswith("| 1 | `acgan` |"))
+    assert dcgan.split(" | ")[3] == "0.629" and acgan.split(" | ")[3] == "–"  # each copy's own noise floor
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["fashion-mnist-dataaaaaaaaaaaaa.png",
+                                                              "fashion-mnist.png"]
+
+
+def test_a_suite_without_records_says_how_a_maintainer_makes_them(tmp_path):
+    board = render(get_suite("cifar10"), tmp_path / "results", tmp_path / "boards").read_text()
+    assert board.splitlines()[2].startswith("No records yet. A maintainer with the teacher file (`teacher.npy`")
+    assert "`csbench evaluate-all --suite cifar10 --out results`" in board
+    assert "- [cifar10](cifar10.md)" in (tmp_path / "boards" / "README.md").read_text()

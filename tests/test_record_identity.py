@@ -11,6 +11,7 @@ from conftest import GENERATORS, ROOT
 
 import csbench
 from csbench import __version__
+from csbench.data import DataIdentity
 from csbench.errors import CsbenchError, GeneratorError
 from csbench.evaluate import evaluate
 from csbench.gan_mc import compress_images
@@ -24,6 +25,7 @@ from csbench.sweep import Status, evaluate_all, is_current
 HOSTILE = Path(__file__).parent / "hostile"
 FAST = Limits(timeout_s=60, memory_mib=2048)
 COMMITTED = ROOT / "results" / "fashion-mnist" / "uniform_noise.json"
+RELEASE = (DataIdentity("0" * 64, True), DataIdentity("1" * 64, True))  # a run on the official release
 
 
 def repository(tmp_path: Path) -> Path:
@@ -151,7 +153,8 @@ def test_current_means_every_input_that_can_change_the_samples_is_unchanged(tmp_
     write_record(tmp_path / "r.json", record)
 
     def current() -> bool:
-        return is_current(record, generator_provenance(sandboxed(path)), suite, suite.protocol(), [0, 1, 2])
+        return is_current(record, generator_provenance(sandboxed(path)), suite, suite.protocol(), [0, 1, 2],
+                          RELEASE)
 
     assert current()
     assert [p.relative_to(folder).as_posix() for p in sibling_files(path)] == ["_helper.py", "_lib/util.py", "w.pt"]
@@ -175,8 +178,9 @@ def test_a_record_from_before_identities_is_never_current():
     suite = get_suite("fashion-mnist")
     gen = sandboxed(GENERATORS / "uniform_noise.py")
     legacy = parse_record({**current_record(gen), "generator": floor_record(None)["generator"]})
-    assert not is_current(legacy, generator_provenance(gen), suite, suite.protocol(), [0, 1, 2])
-    assert is_current(parse_record(current_record(gen)), generator_provenance(gen), suite, suite.protocol(), [0, 1, 2])
+    assert not is_current(legacy, generator_provenance(gen), suite, suite.protocol(), [0, 1, 2], RELEASE)
+    assert is_current(parse_record(current_record(gen)), generator_provenance(gen), suite, suite.protocol(), [0, 1, 2],
+                      RELEASE)
 
 
 def test_evaluate_all_prints_a_folder_name_with_markup_and_escapes_cleaned(tmp_path, capsys):

@@ -28,8 +28,9 @@ def test_records_round_trip_with_kind_schema_and_flat_provenance(tmp_path):
     assert record.provenance == Provenance("0.1.0", "cpu", "2026-01-01T00:00:00Z", {"torch_version": "2"})
     write_record(tmp_path / "s" / "g.json", record)
     stored = json.loads((tmp_path / "s" / "g.json").read_text())
-    assert stored["kind"] == "image-cs-seed" and stored["schema"] == 2 and stored["torch_version"] == "2"
+    assert stored["kind"] == "image-cs-seed" and stored["schema"] == 3 and stored["torch_version"] == "2"
     assert read_record(tmp_path / "s" / "g.json") == record
+    assert record.data is None and record.official_data  # schema 2 named no data: csbench 0.2 loaded only the release
     assert read_records(tmp_path, "s", RecordKind.CS) == [] and read_records(tmp_path, "s", RecordKind.CS_SEED)
 
 
@@ -57,9 +58,18 @@ def test_tabular_schema_one_renames_cs_to_cs_by_size():
     assert record.sandbox is None and "cs" not in record.to_json() and record.to_json()["schema"] == 2
 
 
+def test_a_record_names_the_data_it_was_measured_on(tmp_path):
+    data = {"train": "aa", "test": "bb", "verified": False, "teacher_accuracy": 0.832}
+    record = parse_record({**SEED_FIELDS, "kind": "image-cs-seed", "schema": 3, "per_class": None, "cas": None,
+                           "copying": None, "data": data})
+    write_record(tmp_path / "s" / "g.json", record)
+    assert json.loads((tmp_path / "s" / "g.json").read_text())["data"] == data
+    assert read_record(tmp_path / "s" / "g.json").data == data and not record.official_data
+
+
 @pytest.mark.parametrize("change, message", [
     ({"kind": "image-fid"}, "unknown record kind 'image-fid'"),
-    ({"kind": "image-cs-seed", "schema": 9}, "schema 9: this csbench reads up to 2"),
+    ({"kind": "image-cs-seed", "schema": 9}, "schema 9: this csbench reads up to 3"),
     ({"kind": "image-cs-seed", "schema": 2, "stray": 1}, "not a valid image-cs-seed record"),
 ])
 def test_a_bad_record_is_one_line_naming_its_file(tmp_path, change, message):

@@ -1,9 +1,13 @@
 import json
 import shutil
 
-from conftest import GENERATORS
+import pytest
+from conftest import GENERATORS, tiny_fashion_mnist_digests
 
+from csbench.cache import home
+from csbench.errors import ChecksumMismatch
 from csbench.evaluate import RunOptions
+from csbench.results import read_record
 from csbench.sweep import evaluate_all, generator_files
 
 
@@ -51,3 +55,36 @@ def test_sweep_survives_failures_and_skips_current_records(tiny_suite, tiny_data
     assert redone["real_data.py"] == "evaluated" and json.loads(without_metrics.read_text())["metrics"]
     fourth = {o.file.name: o.status for o in evaluate_all(tiny_suite.name, folder, **{**kw, "seeds": [1]})}
     assert fourth["real_data.py"] == "evaluated"
+
+
+def test_another_copy_of_the_data_is_refused_then_measured_apart(tiny_suite, tiny_data, tmp_path):
+    """A copy that fails the official digests is refused in one line; with the option its records name it, a record
+    on the official data is not current for it, and nothing cached for the official data is read for it."""
+    folder = make_generator_dir(tmp_path)
+    kw = dict(out_dir=tmp_path / "results", seeds=[0], suite=tiny_suite, only=["uniform_noise"])
+    evaluate_all(tiny_suite.name, folder, **kw, options=RunOptions(data_root=tiny_data))
+    official = read_record(tmp_path / "results" / tiny_suite.name / "uniform_noise.json")
+    assert official.data["verified"] and official.data["train"] == tiny_fashion_mnist_digests()["train"]
+    cached = {p.name for p in (home() / "reference" / tiny_suite.name).iterdir()}
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_data, copy)
+    images = copy / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(ChecksumMismatch, match="--unverified-data") as refusal:
+        evaluate_all(tiny_suite.name, folder, **kw, options=RunOptions(data_root=copy))
+    assert "\n" not in str(refusal.value)
+    replaced = evaluate_all(tiny_suite.name, folder, **kw, options=RunOptions(data_root=copy, unverified_data=True))
+    assert replaced[0].status == "failed" and "measured on other data" in replaced[0].detail
+    assert read_record(tmp_path / "results" / tiny_suite.name / "uniform_noise.json") == official
+
+    apart = {**kw, "out_dir": tmp_path / "copy-results"}
+    [outcome] = evaluate_all(tiny_suite.name, folder, **apart, options=RunOptions(data_root=copy, unverified_data=True))
+    assert outcome.status == "evaluated" and "on UNVERIFIED data" in outcome.detail
+    record = read_record(tmp_path / "copy-results" / tiny_suite.name / "uniform_noise.json")
+    assert not record.data["verified"] and record.data["train"] == official.data["train"]
+    assert record.data["test"] != official.data["test"]
+    added = {p.name for p in (home() / "reference" / tiny_suite.name).iterdir()} - cached
+    kinds = {name.split("-data")[0].split("-")[0] for name in added if "-data" in name}
+    assert {"cs", "teacher", "copying"} <= kinds, added  # the reference student, statistics, copy references
+    assert not any(name.startswith("cs-") and "-data" not in name for name in added)

@@ -35,8 +35,9 @@ def compress(args: argparse.Namespace) -> None:
     from .compress import prepare
 
     suite = get_tabular_suite(args.suite)
-    if args.protocol or args.samples or args.teacher or args.device:
-        raise CsbenchError("--protocol, --samples, --teacher and --device apply to image suites only")
+    if args.protocol or args.samples or args.teacher or args.device or args.unverified_data:
+        raise CsbenchError("--protocol, --samples, --teacher, --device and --unverified-data apply to image suites "
+                           "only")
     seeds = list(range(args.seed, args.seed + args.seeds)) if args.seeds else [args.seed + s for s in suite.seeds]
     students = None if args.no_students else args.out / suite.name / "students"
     prep = prepare(suite, args.data_dir)
