@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import GENERATORS
+from conftest import GENERATORS, tiny_fashion_mnist_digests
 
 from csbench.errors import ChecksumMismatch, CsbenchError, GeneratorError
 from csbench.evaluate import RunOptions, evaluate
@@ -38,6 +38,9 @@ def test_record_round_trips_with_its_provenance(tiny_suite, tiny_data, tmp_path)
     assert record.protocol["name"] == "tiny" and record.seeds == [0]
     assert len(record.generator["sha256"]) == 64
     assert set(record.timings_s) >= {"sampling", "labelling", "training", "scoring", "total"}
+    digests = tiny_fashion_mnist_digests()
+    assert {k: record.data[k] for k in ("train", "test", "verified")} == {**digests, "verified": True}
+    assert record.data["teacher_accuracy"] == pytest.approx(tiny_suite.teacher.test_accuracy, abs=1 / 300)
 
 
 def test_a_failing_generator_leaves_the_existing_record_intact(tiny_suite, tiny_data, tmp_path):
