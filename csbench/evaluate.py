@@ -564,9 +564,10 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     source = open_source(generator_file, suite, protected=[Path(out_dir)], in_process=in_process, name=name,
                          limits=options.limits)
     path = record_path(out_dir, suite.name, source.name, protocol.name, suite.default_protocol)
-    data = tuple(split.identity for split in suite_splits(suite, options))  # refuses a mismatched copy at once
     if not replace:
         refuse_foreign_record(path, source.identity(protocol.samples), ", or pass --replace to overwrite it")
+    data = tuple(split.identity for split in suite_splits(suite, options))  # refuses a mismatched copy at once
+    if not replace:
         refuse_other_data(path, data)
     announce(plan(suite, protocol, seeds, options.device, identity_tag(*data)))
     units = [Unit(source, suite, protocol, seed, metrics=i == 0, options=options, data=data)

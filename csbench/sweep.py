@@ -170,7 +170,6 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
     if samples is not None:
         protocol = dataclasses.replace(protocol, samples=samples)
     seeds = list(seeds if seeds is not None else protocol.seeds)
-    data = tuple(split.identity for split in suite_splits(suite, options))  # refuses a mismatched copy at once
     described: dict[Path, SandboxedGenerator | Declaration | Exception] = {}
     for path in generator_files(generator_dir):
         try:
@@ -189,6 +188,7 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
         described = dict(sorted(((p, g) for p, g in described.items()
                                  if not isinstance(g, Exception) and g.name in rank),
                                 key=lambda item: rank[item[1].name]))
+    data = tuple(split.identity for split in suite_splits(suite, options))  # refuses a mismatched copy before any unit
     outcomes, remote = [], []
     for path, gen in described.items():
         try:

@@ -117,7 +117,7 @@ def test_compress_cannot_replace_another_generators_record(tmp_path):
     assert record.read_bytes() == before and sorted(p.name for p in record.parent.iterdir()) == ["uniform_noise.json"]
 
 
-def test_evaluate_all_refuses_a_file_whose_name_holds_another_files_record(tmp_path):
+def test_evaluate_all_refuses_a_file_whose_name_holds_another_files_record(tmp_path, tiny_data):
     repo = repository(tmp_path)
     (repo / "generators" / "uniform_noise.py").unlink()  # the owner gone: the name alone must not be enough
     out = tmp_path / "results"
@@ -125,8 +125,8 @@ def test_evaluate_all_refuses_a_file_whose_name_holds_another_files_record(tmp_p
     identity = {**identity, "path": "generators/uniform_noise.py"}
     record = out / "fashion-mnist" / "uniform_noise.json"
     before = write_json(record, floor_record(identity))
-    [outcome] = evaluate_all("fashion-mnist", repo / "generators", out_dir=out,
-                             options=csbench.evaluate.RunOptions(limits=FAST))
+    [outcome] = evaluate_all("fashion-mnist", repo / "generators", out_dir=out,  # the sweep checks the data first
+                             options=csbench.evaluate.RunOptions(limits=FAST, data_root=tiny_data))
     assert outcome.status is Status.FAILED and record.read_bytes() == before
     assert "holds the record of generator file generators/uniform_noise.py, and generators/sub/uniform_noise.py " \
            "registers the same name 'uniform_noise': rename the generator, or move that record away" in outcome.detail
@@ -183,9 +183,10 @@ def test_a_record_from_before_identities_is_never_current():
                       RELEASE)
 
 
-def test_evaluate_all_prints_a_folder_name_with_markup_and_escapes_cleaned(tmp_path, capsys):
+def test_evaluate_all_prints_a_folder_name_with_markup_and_escapes_cleaned(tmp_path, capsys, tiny_data, monkeypatch):
     from csbench.cli import main
 
+    monkeypatch.setenv("CSBENCH_DATA", str(tiny_data))  # the sweep checks the data first
     folder = tmp_path / "gens[" / "][bold]\x1b[31m"  # the path reads gens[/][bold]...
     folder.mkdir(parents=True)
     shutil.copy(HOSTILE / "aliases_a_record.py", folder)
