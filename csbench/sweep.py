@@ -29,8 +29,8 @@ from .budget import (
     merge_budget_records,
     unit_references,
 )
-from .declarations import DECLARATION_SUFFIX, Declaration, fetch_declared, read_declaration
 from .data import DataIdentity
+from .declarations import DECLARATION_SUFFIX, Declaration, fetch_declared, read_declaration
 from .errors import CsbenchError
 from .evaluate import (
     RunOptions,
