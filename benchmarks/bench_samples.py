@@ -90,7 +90,7 @@ def reading_cost(work: Path, seed_s: float | None) -> dict:
     size = sum(p.stat().st_size for p in folder.glob("*.png"))
     shape = (3, 32, 32)
     inspected, inspect_t = timed(lambda: inspect(folder, shape, 10))
-    _, read_t = timed(lambda: read_slice(inspected, 0, 50_000, 8192))
+    _, read_t = timed(lambda: read_slice(inspected, slice(0, 50_000), 8192))
     out = {"images": 50_000, "image_size": "32x32 RGB", "png_bytes": size, "writing": written,
            "inspect (hash + decode every file)": inspect_t, "read a seed's slice (decode)": read_t}
     if seed_s:

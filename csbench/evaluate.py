@@ -304,13 +304,13 @@ class _Seed:
     drawn: Generated
     logits: torch.Tensor
     teacher: dict
-    data: dict
     metrics: dict | None
     copying: dict | None
     timings: Timings
     jobs: dict[str, StudentJob] = field(default_factory=dict)
     scores: dict[str, StudentScore] = field(default_factory=dict)
     batched: int = 1
+    data: dict = field(default_factory=dict)  # the record's `data` entry (`data_of`)
 
 
 def evaluate_units(units: Sequence[Unit]) -> list[CsSeedRecord]:
@@ -330,15 +330,17 @@ def evaluate_units(units: Sequence[Unit]) -> list[CsSeedRecord]:
     with loading.measure("total"), stage(f"{suite.name}: loading the teacher and the data"):
         teacher, train, test = suite_inputs(suite, options, units[0].data)
         mean = pixel_mean(train.images)
-        data = data_of(suite, teacher, train, test, options.device, loading)
     capacity = options.student_group_size(suite, protocol)
     shared: dict[str, torch.Tensor] = {}  # the reference students' inputs, the same for every seed
     records, waiting = [], []
     for i, unit in enumerate(units):
-        waiting.append(_prepare_seed(unit, teacher, train, test, mean, shared, data))
-        if i == 0:
+        waiting.append(_prepare_seed(unit, teacher, train, test, mean, shared))
+        if i == 0:  # after the first draw, so that samples refused there leave nothing cached
+            with loading.measure("total"):
+                data = data_of(suite, teacher, train, test, options.device, loading)
             waiting[0].timings.update({stage: seconds for stage, seconds in loading.items() if stage != "total"})
             waiting[0].timings["total"] += loading["total"]
+        waiting[-1].data = data
         if sum(len(seed.jobs) for seed in waiting) >= capacity or i == len(units) - 1:
             _train_waiting(waiting, capacity, mean, test, cache_tag(train, test))
             records += [_seed_record(seed) for seed in waiting]
@@ -347,7 +349,7 @@ def evaluate_units(units: Sequence[Unit]) -> list[CsSeedRecord]:
 
 
 def _prepare_seed(unit: Unit, teacher: torch.nn.Module, train: Split, test: Split, mean: torch.Tensor,
-                  shared: dict[str, torch.Tensor], data: dict) -> _Seed:
+                  shared: dict[str, torch.Tensor]) -> _Seed:
     suite, protocol, options = unit.suite, unit.protocol, unit.options
     device = options.device
     timings = Timings()
@@ -390,7 +392,7 @@ def _prepare_seed(unit: Unit, teacher: torch.nn.Module, train: Split, test: Spli
                 copying = copy_detection(suite, spaces["teacher"], drawn.samples,
                                          teacher_pass[0] if teacher_pass is not None else None, splits, device,
                                          timings)
-    seed = _Seed(unit, drawn, logits, teacher.record, data, metrics, copying, timings, jobs)
+    seed = _Seed(unit, drawn, logits, teacher.record, metrics, copying, timings, jobs)
     if reference is not None:
         seed.scores["reference"] = reference
     return seed

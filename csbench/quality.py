@@ -62,19 +62,27 @@ def real_reference(suite: Suite, space: FeatureSpace, split_name: str, split: Sp
     return Reference(arrays["mu"], arrays["sigma"], arrays["features"])
 
 
+def spread(count: int, n: int) -> slice:
+    """`n` of `count` rows spread evenly (every count // n-th row): metrics that use fewer samples than a seed has
+    see all of it, not its beginning, which in a samples file written class by class is a few classes."""
+    step = count // n
+    return slice(0, step * n, step)
+
+
 def space_metrics(space: FeatureSpace, samples: torch.Tensor, reference: Reference, n: int, m: int,
                   device: str, timings: Timings,
                   extracted: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
-    """Every metric of the first n samples against the reference; `timings` gets the seconds of each.
+    """Every metric of n samples (`spread`) against the reference, the pairwise ones on m of those; `timings`
+    gets the seconds of each.
 
     `extracted`: the samples' (features, probabilities) where a pass made for another purpose already has them.
     """
     key = f"metrics.{space.name}"
     with timings.measure(f"{key}.features"):
         if extracted is None:
-            features, probs = extract(space, samples[:n], device, label="(samples)")
+            features, probs = extract(space, samples[spread(len(samples), n)], device, label="(samples)")
         else:
-            features, probs = extracted[0][:n], extracted[1][:n]
+            features, probs = extracted[0][spread(len(extracted[0]), n)], extracted[1][spread(len(extracted[1]), n)]
     with timings.measure(f"{key}.is"):
         is_mean, is_std = inception_score(probs)
         classes = class_statistics(probs)
@@ -84,9 +92,9 @@ def space_metrics(space: FeatureSpace, samples: torch.Tensor, reference: Referen
     with timings.measure(f"{key}.fid"):
         fid = frechet_distance(statistics(features), (reference.mu, reference.sigma))
     with timings.measure(f"{key}.kid"):
-        kid_mean, kid_std = kid(reference.features, features[:m])
+        kid_mean, kid_std = kid(reference.features, features[spread(n, m)])
     with timings.measure(f"{key}.prdc"):
-        manifold = prdc(reference.features, features[:m], k=PRDC_K)
+        manifold = prdc(reference.features, features[spread(n, m)], k=PRDC_K)
     return {"features": space.description, "network_sha256": space.network_sha256, "n": n, "n_pairwise": m,
             **({"preprocessing": space.preprocessing} if space.preprocessing else {}),
             "is": is_mean, "is_std": is_std, **classes, "fid": fid, "kid": kid_mean,
@@ -179,13 +187,13 @@ def _copy_reference(path: Path, train, heldout) -> CopyReference:
 
 def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sample_features: np.ndarray | None,
                    splits: dict[str, Split], device: str, timings: dict) -> dict:
-    """The record's "copying" entry: copy rate and C_T of the first `suite.copy_samples` samples against the
+    """The record's "copying" entry: copy rate and C_T of `suite.copy_samples` samples (`spread`) against the
     training split, calibrated on the test split (which the generator never sees), in the teacher's space and
     in pixel space, with the board's flag; and under "test_split" the same measures with the splits' roles
     swapped. A generator has no way to the test split, so its samples have no cause to lie nearer a test image
     than the training images do; a flag there means the test split leaked, however the images were obtained."""
     train, test = splits["train"], splits["test"]
-    n = min(suite.copy_samples, len(samples))
+    rows = spread(len(samples), min(suite.copy_samples, len(samples)))
     version = f"v{__version__}"  # the cells and thresholds come from csbench's own code
     data = cache_tag(train, test)
     with timings.measure("copying.reference"):
@@ -207,9 +215,11 @@ def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sam
         }
     with timings.measure("copying.measures"):
         if sample_features is None:
-            sample_features, _ = extract(space, samples[:n], device, label="(samples, clean)")
-        measures = image_copy_measures(samples[:n], sample_features[:n], references)
-        leaks = image_copy_measures(samples[:n], sample_features[:n], test_references)
+            sample_features, _ = extract(space, samples[rows], device, label="(samples, clean)")
+        else:
+            sample_features = sample_features[rows]
+        measures = image_copy_measures(samples[rows], sample_features, references)
+        leaks = image_copy_measures(samples[rows], sample_features, test_references)
     return {**measures, "flagged": any(is_copying(m) for m in measures.values()), "rule": COPY_RULE,
             "test_split": {**leaks, "flagged": any(is_copying(m, by_ct=False) for m in leaks.values()),
                            "rule": TEST_COPY_RULE}}

@@ -103,21 +103,23 @@ def inspect(path: Path | str, shape: tuple[int, ...], num_classes: int, suffix: 
     raise SamplesError(f"{path.name} is neither a folder of images, an .npy nor an .npz")
 
 
-def read_slice(sf: SamplesFile, start: int, n: int, memory_mib: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Samples `start` .. `start + n` as float32 (n, C, H, W) in [0, 1], checked, with their labels (or None)."""
+def read_slice(sf: SamplesFile, rows: slice, memory_mib: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The samples at `rows` (a slice with a start and a stop, `seed_rows`) as float32 (n, C, H, W) in [0, 1],
+    checked, with their labels (or None)."""
+    n = len(range(rows.start, rows.stop, rows.step or 1))
     need = n * math.prod(sf.shape) * 4
     if need > memory_mib * 2**20:
         raise SamplesError(f"{n:,} samples of shape {sf.shape} take {need / 2**20:,.0f} MiB as float32, more than "
                            f"the memory limit of {memory_mib:,} MiB (--memory-mib)")
     if sf.format == "image-folder":
-        raw = _read_images(sf, start, n)
-        labels = None if sf.labels is None else torch.tensor(sf.labels[start: start + n], dtype=torch.int64)
+        raw = _read_images(sf, rows)
+        labels = None if sf.labels is None else torch.tensor(sf.labels[rows], dtype=torch.int64)
     else:
         if (os.stat(sf.path).st_size, os.stat(sf.path).st_mtime_ns) != sf.stamp:
             raise SamplesError(f"{sf.path.name} changed while it was being evaluated")
-        raw = _read_rows(sf.path, sf.images, start, n)
+        raw = _read_rows(sf.path, sf.images, rows)
         labels = (None if sf.label_array is None
-                  else torch.from_numpy(_read_rows(sf.path, sf.label_array, start, n).astype(np.int64)))
+                  else torch.from_numpy(_read_rows(sf.path, sf.label_array, rows).astype(np.int64)))
     return to_images(raw, sf.layout, sf.shape, sf.path.name), labels
 
 
@@ -237,7 +239,7 @@ def _inspect_npz(path: Path, shape: tuple[int, ...], num_classes: int) -> Sample
     labels = found.get(label_key)
     if labels is not None:
         _check_label_array(labels, count, f"{path.name}[{label_key}]")
-        _check_label_values(_read_rows(path, labels, 0, count), num_classes, f"{path.name}[{label_key}]")
+        _check_label_values(_read_rows(path, labels, slice(0, count)), num_classes, f"{path.name}[{label_key}]")
     return SamplesFile(path, "npz", count, _sha256(path), layout, np.dtype(images.dtype).name, shape, num_classes,
                        images=images, label_array=labels, stamp=(info.st_size, info.st_mtime_ns))
 
@@ -252,10 +254,10 @@ def _check_values(path: Path, images: ArrayMember, layout: str, shape: tuple[int
     count = images.shape[0]
     if np.dtype(images.dtype) == np.uint8:
         if images.member is not None and count:
-            _read_rows(path, images, count - 1, 1)
+            _read_rows(path, images, slice(count - 1, count))
         return
     for start in range(0, count, CHECK_ROWS):
-        to_images(_read_rows(path, images, start, min(CHECK_ROWS, count - start)), layout, shape, what)
+        to_images(_read_rows(path, images, slice(start, min(start + CHECK_ROWS, count))), layout, shape, what)
 
 
 def _check_label_array(labels: ArrayMember, count: int, what: str) -> None:
@@ -271,26 +273,32 @@ def _check_label_values(labels: np.ndarray, num_classes: int, what: str) -> None
                            f"suite's classes [0, {num_classes})")
 
 
-def _read_rows(path: Path, array: ArrayMember, start: int, n: int) -> np.ndarray:
-    """Rows `start` .. `start + n` of an array whose header was checked: memory-mapped from an .npy, streamed
-    from an .npz member (decompressed only as far as the slice reaches), read into one array."""
+def _read_rows(path: Path, array: ArrayMember, rows: slice) -> np.ndarray:
+    """The `rows` of an array whose header was checked: memory-mapped from an .npy, streamed from an .npz member
+    (decompressed only as far as the slice reaches, one row in `step` kept), read into one array."""
     dtype = np.dtype(array.dtype)
     row_shape = array.shape[1:]
     row_bytes = math.prod(row_shape) * dtype.itemsize
     if array.member is None:
         mapped = np.memmap(path, dtype=dtype, mode="r", offset=array.offset, shape=array.shape)
-        return np.array(mapped[start: start + n])
-    out = np.empty((n, *row_shape), dtype=dtype)
-    view = memoryview(out).cast("B")
+        return np.array(mapped[rows])
+    step = rows.step or 1
+    out = np.empty((len(range(rows.start, rows.stop, step)), *row_shape), dtype=dtype)
+    # one block when the rows are contiguous, else one row at a time with the rows between them skipped
+    blocks = [out] if step == 1 else [out[i: i + 1] for i in range(len(out))]
+    blocks = [memoryview(block).cast("B") for block in blocks]
     try:
         with zipfile.ZipFile(path) as archive, archive.open(array.member) as f:
-            _skip(f, array.offset + start * row_bytes)
-            got = 0
-            while got < len(view):
-                chunk = f.readinto(view[got:])
-                if not chunk:
-                    raise EOFError("the member ends early")
-                got += chunk
+            _skip(f, array.offset + rows.start * row_bytes)
+            for i, view in enumerate(blocks):
+                if i:
+                    _skip(f, (step - 1) * row_bytes)
+                got = 0
+                while got < len(view):
+                    chunk = f.readinto(view[got:])
+                    if not chunk:
+                        raise EOFError("the member ends early")
+                    got += chunk
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise SamplesError(f"{path.name}[{Path(array.member).stem}] cannot be read: truncated or corrupt "
                            f"({' '.join(str(exc).split())[:120]})") from None
@@ -446,16 +454,17 @@ def _decode(data: bytes, rel: str, shape: tuple[int, ...], folder: str) -> np.nd
                            ) from None
 
 
-def _read_images(sf: SamplesFile, start: int, n: int) -> np.ndarray:
-    """Decode images `start` .. `start + n` into one uint8 array, each file checked against the digest it had
-    when the folder was inspected."""
+def _read_images(sf: SamplesFile, rows: slice) -> np.ndarray:
+    """Decode the images at `rows` into one uint8 array, each file checked against the digest it had when the
+    folder was inspected."""
     from .progress import progress_bar
 
     c, h, w = sf.shape
+    n = len(sf.entries[rows])
     out = np.empty((n, h, w, c) if c == 3 else (n, h, w), dtype=np.uint8)
     with progress_bar() as bar:
         task = bar.add_task(f"reading {sf.path.name}", total=n)
-        for i, (rel, digest) in enumerate(sf.entries[start: start + n]):
+        for i, (rel, digest) in enumerate(sf.entries[rows]):
             data = _read_image_bytes(sf.path, rel)
             if hashlib.sha256(data).hexdigest() != digest:
                 raise SamplesError(f"{rel} in {sf.path.name} changed while the folder was being evaluated")

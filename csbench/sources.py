@@ -3,7 +3,7 @@
 - `SandboxedFile`: a generator file, described and drawn in the sandbox (its code never runs in the harness);
 - `InMemory`: a sampling function in this process (csbench.api, `--in-process`): trusted code, no sandbox;
 - `Samples`: samples someone already has (a folder of images, an `.npy`/`.npz`, arrays in memory), read by the
-  harness; seed s reads slice s mod K of the K = count // n disjoint slices of n samples.
+  harness; seed s reads slice s mod K of the K = count // n disjoint, interleaved slices of n samples (`seed_rows`).
 
 A source names itself (`name`), says which suites it declares (`supports`), and draws one seed's checked samples
 (`draw`). `open_source` turns a path (a generator file, a samples folder or file, or a samples declaration) into
@@ -136,9 +136,9 @@ class ArraySamples:
         return {"format": self.format, "count": self.count, "layout": self.layout, "dtype": self.images.dtype.name,
                 "labelled": self.labels is not None}
 
-    def read(self, start: int, n: int, memory_mib: int, shape) -> tuple[torch.Tensor, torch.Tensor | None]:
-        images = to_images(np.ascontiguousarray(self.images[start: start + n]), self.layout, shape, "the samples")
-        labels = None if self.labels is None else torch.from_numpy(self.labels[start: start + n].astype(np.int64))
+    def read(self, rows: slice, memory_mib: int, shape) -> tuple[torch.Tensor, torch.Tensor | None]:
+        images = to_images(np.ascontiguousarray(self.images[rows]), self.layout, shape, "the samples")
+        labels = None if self.labels is None else torch.from_numpy(self.labels[rows].astype(np.int64))
         return images, labels
 
 
@@ -194,20 +194,26 @@ class Samples:
                 **(self.declaration or {}), "samples": {**self.data.describe(), "slices": self.slices(n)}}
 
     def draw(self, suite, n: int, seed: int, options, train) -> Generated:
-        slices = self.slices(n)
-        start = (seed % slices) * n
+        rows = seed_rows(self.slices(n), n, seed)
         timed = Timings()
         with timed.measure("sampling"):
             if isinstance(self.data, SamplesFile):
-                images, labels = read_slice(self.data, start, n, options.limits.memory_mib)
+                images, labels = read_slice(self.data, rows, options.limits.memory_mib)
             else:
-                images, labels = self.data.read(start, n, options.limits.memory_mib, suite.image_shape)
+                images, labels = self.data.read(rows, options.limits.memory_mib, suite.image_shape)
         if labels is not None:
             labels = check_labels(labels, n, suite.num_classes, self.what)
         return Generated(images, labels, self.identity(n), {"read_by_harness": True}, timed["sampling"])
 
 
 Source = SandboxedFile | InMemory | Samples
+
+
+def seed_rows(slices: int, n: int, seed: int) -> slice:
+    """Seed s's `n` rows of samples holding `slices` disjoint slices: every `slices`-th row from row s mod
+    `slices`. Interleaved, not contiguous, so that a file written class by class gives every seed every class."""
+    offset = seed % slices
+    return slice(offset, offset + slices * n, slices)
 
 
 def samples_name(path: Path) -> str:

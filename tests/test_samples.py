@@ -21,6 +21,7 @@ from csbench.data import load_split
 from csbench.errors import CsbenchError
 from csbench.evaluate import RunOptions, evaluate
 from csbench.generators import SampleContext, load_generator_file
+from csbench.quality import spread
 from csbench.results import read_record
 from csbench.sample_files import SamplesError, inspect
 from csbench.sandbox import Limits
@@ -99,9 +100,9 @@ def test_seeds_read_disjoint_slices_and_too_few_samples_are_refused(tiny_suite, 
     np.save(tmp_path / "s.npy", images)
     source = Samples("s", inspect(tmp_path / "s.npy", tiny_suite.image_shape, 10))
     options = RunOptions()
-    for seed, start in ((0, 0), (1, 600), (2, 0)):  # 1,300 samples hold two disjoint slices of 600
+    for seed, first in ((0, 0), (1, 1), (2, 0)):  # 1,300 samples hold two disjoint, interleaved slices of 600
         drawn = source.draw(tiny_suite, 600, seed, options, None)
-        assert torch.equal(drawn.samples[:, 0], torch.from_numpy(images[start: start + 600]).float() / 255)
+        assert torch.equal(drawn.samples[:, 0], torch.from_numpy(images[first: 1200: 2]).float() / 255)
         assert drawn.generator["samples"]["slices"] == 2 and drawn.labels is None
     np.save(tmp_path / "few.npy", images[:500])
     with pytest.raises(SamplesError, match=r"holds 500 samples; the protocol needs 600 per seed \(--samples 500"):
@@ -109,6 +110,19 @@ def test_seeds_read_disjoint_slices_and_too_few_samples_are_refused(tiny_suite, 
     assert not (tmp_path / "results").exists()
     record = run(tiny_suite, tiny_data, tmp_path, tmp_path / "few.npy", samples=500)
     assert record.protocol["samples"] == 500
+
+
+def test_a_file_written_class_by_class_gives_every_seed_and_every_metric_subset_all_classes(tiny_suite, tmp_path):
+    labels = np.repeat(np.arange(10), 130)  # sorted by class, as class subfolders read
+    images = np.random.default_rng(1).integers(0, 256, (1300, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "sorted.npz", images=images, labels=labels)
+    source = Samples("sorted", inspect(tmp_path / "sorted.npz", tiny_suite.image_shape, 10))
+    for seed in (0, 1):
+        drawn = source.draw(tiny_suite, 600, seed, RunOptions(), None)
+        assert torch.bincount(drawn.labels, minlength=10).tolist() == [65] * 9 + [15]  # rows to 1,199 of 1,300
+    rows = spread(600, 100)  # the pairwise metrics' and copy measures' subset of a seed
+    assert (rows.start, rows.step) == (0, 6) and len(range(600)[rows]) == 100
+    assert set(labels[:1200:2][rows].tolist()) == set(range(10))
 
 
 def test_evaluate_refuses_to_replace_a_record_of_other_bytes_under_the_same_name(tiny_suite, tiny_data, tmp_path):
