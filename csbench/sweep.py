@@ -188,7 +188,10 @@ def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, o
         described = dict(sorted(((p, g) for p, g in described.items()
                                  if not isinstance(g, Exception) and g.name in rank),
                                 key=lambda item: rank[item[1].name]))
-    data = tuple(split.identity for split in suite_splits(suite, options))  # refuses a mismatched copy before any unit
+    wanted = [g for g in described.values()
+              if not isinstance(g, Exception) and len(files_by_name[g.name]) == 1 and g.supports(suite.name)]
+    # the data's identities, and a mismatched copy refused, before any unit; none needed where nothing will run
+    data = tuple(split.identity for split in suite_splits(suite, options)) if wanted else None
     outcomes, remote = [], []
     for path, gen in described.items():
         try:

@@ -173,7 +173,7 @@ def test_merge_takes_scores_in_seed_order_and_metrics_of_the_first_seed():
     assert record.metrics == {"teacher": {"is": 2.0}}
     assert record.timings_s == {"sampling": 2.5, "total": 5.0} and record.peak_memory_mib == 104
     assert record.provenance.date == "2026-01-04T00:00:00Z"
-    with pytest.raises(CsbenchError, match="disagree on the generator file, teacher or protocol"):
+    with pytest.raises(CsbenchError, match="disagree on the generator file, teacher, protocol or data"):
         merge_seed_records([seed_record(4, 0.6, 0.8), seed_record(2, 0.4, 0.8, protocol={"name": "q"})])
 
 
