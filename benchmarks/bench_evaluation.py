@@ -285,7 +285,7 @@ def time_batching(suite: Suite, protocol: Protocol, generator: Path, seeds: Sequ
     in a fresh cache, so that the reference students and the teacher's labels are computed too. The trainings are
     timed where the evaluation calls them; their throughput is given as a share of the matmul peak."""
     runs = {}
-    for mode, per_batch in (("one_at_a_time", 1), ("batched", None)):
+    for mode, per_batch in (("one_at_a_time", 1), ("batched", 3 * len(seeds))):  # every student of the run at once
         os.environ["CSBENCH_HOME"] = tempfile.mkdtemp(prefix=f"csbench-bench-{mode}-")
         options = RunOptions(device=device, students_per_batch=per_batch)
         with timed_trainings() as trainings:

@@ -180,8 +180,8 @@ def _add_evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint to use instead of the committed one")
     add_data_options(parser)
     parser.add_argument("--students-per-batch", type=positive_int, metavar="N",
-                        help="train at most N students together as one batched model (1: one at a time; default: "
-                        "as many as fit --batch-memory-gib)")
+                        help="train at most N students together as one batched model (default: one at a time on "
+                        "the CPU, where batching is slower; as many as fit --batch-memory-gib on a GPU)")
     parser.add_argument("--batch-memory-gib", type=float, metavar="GIB",
                         help="memory budget of one group of students trained together (default 4)")
     add_sandbox_options(parser)

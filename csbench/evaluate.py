@@ -209,10 +209,14 @@ class RunOptions:
     batch_memory_gib: float = 4.0
 
     def student_group_size(self, suite: Suite, protocol: Protocol) -> int:
-        """How many students train together (`compression.train_students`): as many as fit `batch_memory_gib`,
-        at most `students_per_batch` where it is set; 1 is one at a time, as before batching."""
+        """How many students train together (`compression.train_students`): at most `students_per_batch` and as
+        many as fit `batch_memory_gib`. Unset, one at a time on the CPU, where a student alone runs near the
+        matmul peak and batched training measured 2.3x slower (benchmarks/results/cpu-2c-batching.md), and as
+        many as fit on a GPU, where one small student leaves the device idle."""
         fit = students_per_group(suite, protocol, self.batch_memory_gib * 2**30)
-        return min(fit, self.students_per_batch or fit)
+        if self.students_per_batch is None:
+            return 1 if torch.device(self.device).type == "cpu" else fit
+        return min(fit, self.students_per_batch)
 
 
 @dataclass(frozen=True)

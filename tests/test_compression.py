@@ -199,3 +199,17 @@ def test_students_are_grouped_to_fit_the_memory_budget():
     assert students_per_group(suite, protocol, 2.5 * one) == 2
     assert students_per_group(suite, protocol, one / 2) == 1
     assert student_footprint_bytes(get_suite("cifar10"), protocol) > 2 * one  # three channels, a larger FC layer
+
+
+def test_students_train_one_at_a_time_on_the_cpu_unless_asked_and_batched_on_a_gpu():
+    from csbench.evaluate import RunOptions
+
+    suite = get_suite("fashion-mnist")
+    protocol = suite.protocol("graded")
+    fit = students_per_group(suite, protocol, 4 * 2**30)
+    assert fit > 3
+    assert RunOptions(device="cpu").student_group_size(suite, protocol) == 1
+    assert RunOptions(device="cpu", students_per_batch=3).student_group_size(suite, protocol) == 3
+    assert RunOptions(device="cuda").student_group_size(suite, protocol) == fit
+    assert RunOptions(device="cuda", batch_memory_gib=0.1, students_per_batch=9).student_group_size(
+        suite, protocol) == students_per_group(suite, protocol, 0.1 * 2**30)
