@@ -19,7 +19,10 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, packaged
+    import tomli as tomllib
 
 from .cache import DownloadLimits, Pin, fetch_all
 from .errors import GeneratorError
