@@ -114,7 +114,8 @@ def train_dcgan(cifar_root: Path, out: Path) -> int:
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     return script.main(["--suite", "cifar10", "--arch", "dcgan32", "--data-dir", str(cifar_root), "--limit", "32",
-                        "--batch-size", "16", "--epochs", "1", "--out", str(out)])
+                        "--batch-size", "16", "--epochs", "1", "--out", str(out),
+                        "--state", str(out.with_name(f"{out.name}.state"))])  # not under the real $CSBENCH_HOME
 
 
 DCGAN_FILE = """import csbench
