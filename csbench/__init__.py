@@ -2,5 +2,5 @@
 
 from .generators import SampleContext, generator
 
-__version__ = "0.2.0"  # bumped whenever results can change; CHANGELOG.md says what changed
+__version__ = "0.3.0"  # bumped whenever results can change; CHANGELOG.md says what changed
 __all__ = ["generator", "SampleContext", "__version__"]

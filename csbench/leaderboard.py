@@ -469,6 +469,17 @@ def protocol_section(suite: Suite, name: str, frame: pd.DataFrame, records: Sequ
     return parts
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def shown_version(records: Sequence[CsRecord]) -> str:
+    """The newest csbench version among a suite's records: a board shows that version's records only, so that a
+    re-run that spans sessions leaves the last complete board in place until its first new record lands."""
+    versions = {r.provenance.csbench_version for r in records} or {__version__}
+    return max(versions, key=version_key)
+
+
 def stale_line(stale: Sequence[CsRecord]) -> str:
     """Records another csbench version made score with other code (a student, a protocol): never beside these."""
     names = ", ".join(f"`{r.generator['name']}`" + (f" (`{r.protocol['name']}`)" if r.protocol["name"] != "graded"
@@ -478,11 +489,17 @@ def stale_line(stale: Sequence[CsRecord]) -> str:
             f"(see CHANGELOG.md) and are not comparable with these; `csbench evaluate-all` redoes them: {names}.")
 
 
-def budget_records(results_dir: Path | str, suite: str) -> list[BudgetRecord]:
-    """The suite's budget and GAN-MC records of this csbench version."""
+def older_version_line(version: str) -> str:
+    return (f"**Made by csbench {version}; this is csbench {__version__}**, whose code gives other numbers for some "
+            f"columns (CHANGELOG.md says which). `csbench evaluate-all` redoes these records; the board switches to "
+            f"{__version__} with its first new record.")
+
+
+def budget_records(results_dir: Path | str, suite: str, version: str = __version__) -> list[BudgetRecord]:
+    """The suite's budget and GAN-MC records made by csbench `version`."""
     found = [r for folder in ("budget", "gan-mc")
              for r in read_records(results_dir, f"{suite}/{folder}", RecordKind.BUDGET)]
-    return [r for r in found if r.provenance.csbench_version == __version__]
+    return [r for r in found if r.provenance.csbench_version == version]
 
 
 def grid_links(results_dir: Path | str, suite: str, out_dir: Path) -> dict[str, str]:
@@ -577,13 +594,15 @@ def no_records_line(suite: Suite) -> str:
 
 
 def render_board(suite: Suite, records: Sequence[CsRecord], out_dir: Path, results_dir: Path | None = None) -> Path:
-    """Write `<out_dir>/<suite>.md` and its plots; the default protocol's section comes first. Only records of this
-    csbench version are shown; older ones are named as stale. Records on the official release come first; those
-    on any other copy of the data follow, each copy in its own sections: a ranking never mixes data.
+    """Write `<out_dir>/<suite>.md` and its plots; the default protocol's section comes first. Only the records of
+    the suite's newest csbench version are shown (`shown_version`); others are named as stale. Records on the
+    official release come first; those on any other copy of the data follow, each copy in its own sections: a
+    ranking never mixes data.
     `results_dir`: where the budget and GAN-MC records and the sample grids are (None: the board has none)."""
-    stale = [r for r in records if r.provenance.csbench_version != __version__]
-    records = [r for r in records if r.provenance.csbench_version == __version__]
-    budgets = budget_records(results_dir, suite.name) if results_dir is not None else []
+    version = shown_version(records)
+    stale = [r for r in records if r.provenance.csbench_version != version]
+    records = [r for r in records if r.provenance.csbench_version == version]
+    budgets = budget_records(results_dir, suite.name, version) if results_dir is not None else []
     grids = grid_links(results_dir, suite.name, out_dir) if results_dir is not None else {}
     present = {r.protocol["name"] for r in records}
     protocols = list(dict.fromkeys(p for p in [suite.default_protocol, *sorted(suite.protocols)] if p in present))
@@ -596,6 +615,8 @@ def render_board(suite: Suite, records: Sequence[CsRecord], out_dir: Path, resul
         parts += [no_records_line(suite), "", *card]
     if any(key is not None for key in by_data):
         parts += [UNVERIFIED_TOP.format(dataset=suite.dataset), ""]
+    if records and version != __version__:
+        parts += [older_version_line(version), ""]
     if records or stale:
         parts += [INTRO, "", *COLUMNS, "", *card]
     if stale:

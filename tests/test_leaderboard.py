@@ -242,6 +242,15 @@ def test_records_of_another_version_are_named_stale_and_not_ranked(tmp_path):
     assert "| `acgan` |" in board and "| `dcgan` |" not in board
 
 
+def test_a_board_of_older_records_only_stays_and_says_which_version_made_it(tmp_path):
+    older = [record("dcgan", [0.6, 0.61, 0.62], 3.0, 0.3, csbench_version="0.1.0"),
+             record("acgan", [0.7, 0.71, 0.72], 3.0, 0.3, csbench_version="0.0.9")]
+    board = render_board(get_suite("fashion-mnist"), older, tmp_path).read_text()
+    assert f"**Made by csbench 0.1.0; this is csbench {__version__}**" in board
+    assert "| `dcgan` |" in board and "| `acgan` |" not in board
+    assert "`acgan` (`paper`) 0.0.9" in board
+
+
 def test_records_on_unverified_data_render_apart_under_their_digest(tmp_path):
     copy = {"train": "a" * 64, "test": "b" * 64, "verified": False, "teacher_accuracy": 0.832}
     official = record("acgan", [0.6, 0.61, 0.62], 3.0, 0.3)
