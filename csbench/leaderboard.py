@@ -629,12 +629,21 @@ def render_board(suite: Suite, records: Sequence[CsRecord], out_dir: Path, resul
     return path
 
 
+def board_label(board: str) -> str:
+    """What the index says beside a board whose records are not numbers of the official data, or that has none."""
+    if board.startswith("# ") and "\nNo records yet." in board:
+        return ": no records yet"
+    if UNVERIFIED_TOP.split("`{dataset}`")[0] in board:
+        return ": records on a copy of the data that is not the official release (development numbers)"
+    return ""
+
+
 def render_index(out_dir: Path) -> Path:
     """`leaderboards/README.md`: one line per rendered board."""
     boards = sorted(p for p in out_dir.glob("*.md") if p.name != "README.md")
     lines = ["# Leaderboards", "", "One board per suite, rendered from result records by "
              "`csbench leaderboard render`.", ""]
-    lines += [f"- [{p.stem}]({p.name})" for p in boards]
+    lines += [f"- [{p.stem}]({p.name}){board_label(p.read_text())}" for p in boards]
     path = out_dir / "README.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path

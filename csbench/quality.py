@@ -185,6 +185,19 @@ def _copy_reference(path: Path, train, heldout) -> CopyReference:
     return CopyReference(torch.as_tensor(train).reshape(len(train), -1), **{k: arrays[k] for k in fields})
 
 
+def _copy_references(suite: Suite, space: FeatureSpace, splits: dict[str, Split], features: dict[str, np.ndarray],
+                     against: str) -> dict[str, CopyReference]:
+    """The teacher-space and pixel-space references for copies of split `against`, calibrated on the other split."""
+    heldout = "test" if against == "train" else "train"
+    split, other = splits[against], splits[heldout]
+    # The cells and thresholds come from csbench's own code, hence the version in the name.
+    tag = (f"{'' if against == 'train' else '-test'}{cache_tag(splits['train'], splits['test'])}"
+           f"-n{len(split)}-{len(other)}-v{__version__}.npz")
+    return {"teacher": _copy_reference(reference_file(suite.name, f"copying-teacher-{space.network_sha256[:16]}{tag}"),
+                                       features[against], features[heldout]),
+            "pixel": _copy_reference(reference_file(suite.name, f"copying-pixel{tag}"), split.images, other.images)}
+
+
 def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sample_features: np.ndarray | None,
                    splits: dict[str, Split], device: str, timings: dict) -> dict:
     """The record's "copying" entry: copy rate and C_T of `suite.copy_samples` samples (`spread`) against the
@@ -192,27 +205,11 @@ def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sam
     in pixel space, with the board's flag; and under "test_split" the same measures with the splits' roles
     swapped. A generator has no way to the test split, so its samples have no cause to lie nearer a test image
     than the training images do; a flag there means the test split leaked, however the images were obtained."""
-    train, test = splits["train"], splits["test"]
     rows = spread(len(samples), min(suite.copy_samples, len(samples)))
-    version = f"v{__version__}"  # the cells and thresholds come from csbench's own code
-    data = cache_tag(train, test)
     with timings.measure("copying.reference"):
-        features = {"train": split_features(suite, space, "train", train, device),
-                    "test": split_features(suite, space, "test", test, device)}
-        references = {
-            "teacher": _copy_reference(reference_file(suite.name, f"copying-teacher-{space.network_sha256[:16]}"
-                                                      f"{data}-n{len(train)}-{version}.npz"),
-                                       features["train"], features["test"]),
-            "pixel": _copy_reference(reference_file(suite.name, f"copying-pixel{data}-n{len(train)}-{len(test)}-"
-                                                    f"{version}.npz"), train.images, test.images),
-        }
-        test_references = {
-            "teacher": _copy_reference(reference_file(suite.name, f"copying-test-teacher-{space.network_sha256[:16]}"
-                                                      f"{data}-n{len(test)}-{len(train)}-{version}.npz"),
-                                       features["test"], features["train"]),
-            "pixel": _copy_reference(reference_file(suite.name, f"copying-test-pixel{data}-n{len(test)}-{len(train)}-"
-                                                    f"{version}.npz"), test.images, train.images),
-        }
+        features = {name: split_features(suite, space, name, split, device) for name, split in splits.items()}
+        references = _copy_references(suite, space, splits, features, "train")
+        test_references = _copy_references(suite, space, splits, features, "test")
     with timings.measure("copying.measures"):
         if sample_features is None:
             sample_features, _ = extract(space, samples[rows], device, label="(samples, clean)")

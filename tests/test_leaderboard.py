@@ -6,7 +6,15 @@ import pytest
 
 from csbench import __version__
 from csbench.cli import main
-from csbench.leaderboard import FIDELITY_CHECKS, board_frame, disagreements, reference_lines, render, render_board
+from csbench.leaderboard import (
+    FIDELITY_CHECKS,
+    board_frame,
+    disagreements,
+    reference_lines,
+    render,
+    render_board,
+    render_index,
+)
 from csbench.results import CsRecord, record_path, write_record
 from csbench.suites import get_suite
 
@@ -272,10 +280,12 @@ def test_records_on_unverified_data_render_apart_under_their_digest(tmp_path):
     assert dcgan.split(" | ")[column] == "0.629" and acgan.split(" | ")[column] == "–"  # each copy's own floor
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["fashion-mnist-dataaaaaaaaaaaaa.png",
                                                               "fashion-mnist.png"]
+    index = render_index(tmp_path).read_text()
+    assert "- [fashion-mnist](fashion-mnist.md): records on a copy of the data that is not the official" in index
 
 
 def test_a_suite_without_records_says_how_a_maintainer_makes_them(tmp_path):
     board = render(get_suite("cifar10"), tmp_path / "results", tmp_path / "boards").read_text()
     assert board.splitlines()[2].startswith("No records yet. A maintainer with the teacher file (`teacher.npy`")
     assert "`csbench evaluate-all --suite cifar10 --out results`" in board
-    assert "- [cifar10](cifar10.md)" in (tmp_path / "boards" / "README.md").read_text()
+    assert "- [cifar10](cifar10.md): no records yet\n" in (tmp_path / "boards" / "README.md").read_text()
