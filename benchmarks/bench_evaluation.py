@@ -92,11 +92,10 @@ def machine_name(info: dict) -> str:
     return re.sub(r"[^a-z0-9]+", "-", f"{kind}-{what}".lower()).strip("-")[:60]
 
 
-def time_evaluation(suite: Suite, protocol: Protocol, generator: Path, seeds: Sequence[int], device: str,
-                    metrics: bool = True, data_root: Path | None = None) -> dict:
+def time_evaluation(suite: Suite, protocol: Protocol, generator: Path, seeds: Sequence[int], options: RunOptions,
+                    metrics: bool = True) -> dict:
     """Evaluate `generator` seed by seed (metrics on the first), as `csbench evaluate` does; keep every timing."""
     started = time.perf_counter()
-    options = RunOptions(device=device, data_root=data_root)
     records = [evaluate_unit(Unit(SandboxedFile(generator), suite, protocol, seed, metrics=metrics and i == 0,
                                   options=options)) for i, seed in enumerate(seeds)]
     wall = time.perf_counter() - started
@@ -402,6 +401,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--generator", type=Path, default=ROOT / "generators" / "real_data.py")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--samples", type=int, help="override the protocol's sample count")
+    ap.add_argument("--teacher", type=Path, help="teacher checkpoint instead of the suite's pinned one")
+    ap.add_argument("--data-dir", type=Path, help="dataset folder (default: the cache)")
+    ap.add_argument("--unverified-data", action="store_true",
+                    help="run on a copy that fails the release's checksums (the CIFAR-10 development copy)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, help="torch intra-op threads (default: PyTorch's choice)")
     ap.add_argument("--no-metrics", action="store_true", help="skip the sample-quality metrics")
@@ -438,7 +441,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cold_cache": args.cold,
               "load_average_before": round(os.getloadavg()[0], 2)}
     if not args.skip_evaluation:
-        result["evaluation"] = time_evaluation(suite, protocol, args.generator, args.seeds, args.device,
+        options = RunOptions(device=args.device, teacher_path=args.teacher, data_root=args.data_dir,
+                             unverified_data=args.unverified_data)
+        result["evaluation"] = time_evaluation(suite, protocol, args.generator, args.seeds, options,
                                                metrics=not args.no_metrics)
     if args.feature_images:
         teacher = load_teacher(suite, device=args.device)
