@@ -19,9 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cache import atomic_path
-from .checkpoints import load_pinned_weights
-from .errors import GeneratorError
+from .checkpoints import load_pinned_weights, load_training_state, save_training_state
 from .registry import Registry
 from .timing import Timings
 
@@ -166,18 +164,6 @@ class TrainingRun:
                 "seed": self.seed, "data_digest": self.data_digest}
 
 
-def _load_state(path: Path, run: TrainingRun) -> dict:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file
-        raise GeneratorError(f"training state {path} cannot be read ({type(exc).__name__}); delete it to start "
-                             "over") from None
-    if state.get("run") != run.fields():
-        raise GeneratorError(f"training state {path} belongs to another run ({state.get('run')}); delete it or "
-                             "pass another --state")
-    return state
-
-
 def train(run: TrainingRun, images: torch.Tensor, labels: torch.Tensor, save_at: Sequence[int], device: str = "cpu",
           on_step: Callable[[int], None] = lambda step: None, state: Path | None = None,
           state_every: int = 200) -> Iterator[tuple[int, nn.Module, dict]]:
@@ -203,8 +189,8 @@ def train(run: TrainingRun, images: torch.Tensor, labels: torch.Tensor, save_at:
     opt_d = torch.optim.Adam(d.parameters(), lr=run.lr, betas=(0.5, 0.999))
     batch_size, per_epoch = run.batch_size, len(images) // run.batch_size
     step, order, position, spent = 0, None, per_epoch, Timings(training=0.0, training_cpu=0.0)
-    if state is not None and state.is_file():
-        saved = _load_state(state, run)
+    saved = load_training_state(state, run.fields()) if state is not None else None
+    if saved is not None:
         for module, key in ((g, "g"), (d, "d"), (opt_g, "opt_g"), (opt_d, "opt_d")):
             module.load_state_dict(saved[key])
         gen.set_state(saved["rng"])
@@ -213,10 +199,9 @@ def train(run: TrainingRun, images: torch.Tensor, labels: torch.Tensor, save_at:
     cpu_before, cpu_started = spent["training_cpu"], time.process_time()
 
     def save_state() -> None:
-        with atomic_path(state) as tmp:
-            torch.save({"run": run.fields(), "step": step, "order": order, "position": position,
-                        "rng": gen.get_state(), "g": g.state_dict(), "d": d.state_dict(),
-                        "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "timings": dict(spent)}, tmp)
+        save_training_state(state, run.fields(), {
+            "step": step, "order": order, "position": position, "rng": gen.get_state(), "g": g.state_dict(),
+            "d": d.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "timings": dict(spent)})
 
     ones, zeros = torch.ones(batch_size, device=device), torch.zeros(batch_size, device=device)
     while step < max(save_at):

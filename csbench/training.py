@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from .cache import atomic_path
+from .checkpoints import load_training_state, save_training_state
 from .errors import CsbenchError
 
 Loss = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
@@ -71,26 +70,17 @@ def new_state(recipe: Recipe, seed: int) -> TrainState:
 
 
 def save_state(state: TrainState, path: Path, config: dict) -> None:
-    """Write everything a resumed run needs, atomically (a crash leaves the previous state file whole)."""
-    buffer = io.BytesIO()
-    torch.save({"config": config, "step": state.step, "wall_s": state.wall_s, "cpu_s": state.cpu_s,
-                "model": state.model.state_dict(), "optimiser": state.optimiser.state_dict(),
-                "ema": state.ema.state_dict() if state.ema is not None else None}, buffer)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
+    save_training_state(path, config, {
+        "step": state.step, "wall_s": state.wall_s, "cpu_s": state.cpu_s, "model": state.model.state_dict(),
+        "optimiser": state.optimiser.state_dict(), "ema": state.ema.state_dict() if state.ema is not None else None})
 
 
 def load_state(recipe: Recipe, seed: int, path: Path, config: dict) -> TrainState:
-    """The state saved at `path` (plain tensors only), or a fresh one where there is none; a state saved under
-    another configuration is refused rather than continued."""
+    """The state saved at `path`, or a fresh one where there is none (`checkpoints.load_training_state`)."""
     state = new_state(recipe, seed)
-    if not path.is_file():
+    saved = load_training_state(path, config)
+    if saved is None:
         return state
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    if saved["config"] != config:
-        differ = sorted(k for k in config.keys() | saved["config"].keys() if config.get(k) != saved["config"].get(k))
-        raise CsbenchError(f"training state {path} was saved with other settings ({', '.join(differ)}); "
-                           "delete it to start over or pass the same settings to resume")
     state.model.load_state_dict(saved["model"])
     state.optimiser.load_state_dict(saved["optimiser"])
     if state.ema is not None:
