@@ -43,11 +43,21 @@ from .evaluate import (
     protocol_key,
     real_logits,
     reference_score,
+    same_inputs,
     student_score,
     suite_inputs,
 )
 from .registry import Choice
-from .results import BudgetRecord, BudgetSeedRecord, Provenance, record_path, seed_record_path, write_record
+from .results import (
+    BudgetRecord,
+    BudgetSeedRecord,
+    Provenance,
+    Record,
+    readable_record,
+    record_path,
+    seed_record_path,
+    write_record,
+)
 from .sources import Source, open_source
 from .suites import BUDGETS, Protocol, Suite
 from .timing import Timings
@@ -232,13 +242,38 @@ def evaluate_budget(generator_file: Path | str, suite: Suite, protocol: Protocol
                     options: RunOptions = RunOptions(),
                     data: tuple[DataIdentity, DataIdentity] | None = None) -> BudgetRecord:
     """Run the budget units of a generator file, samples file or declaration (csbench.sources.open_source) here,
-    one seed after another, and write the merged record; `data` as in csbench.evaluate.Unit."""
+    one seed after another, writing each seed's record as it finishes and keeping those already current (a
+    stopped run resumes at the seed), then the merged record; `data` as in csbench.evaluate.Unit."""
     chosen = budgets_for(protocol, mix, budgets)
     if not chosen:
         raise CsbenchError(f"no budget below the protocol's {protocol.samples:,} samples among "
                            f"{', '.join(f'{b:,}' for b in budgets)}")
     source = open_source(generator_file, suite, protected=[Path(out_dir)], limits=options.limits)
     units = [BudgetUnit(source, suite, protocol, seed, mix, chosen, options, data=data) for seed in seeds]
-    record = merge_budget_records([evaluate_budget_unit(u) for u in units])
+    identity = source.identity(protocol.samples)
+    records = []
+    for unit in units:
+        path = budget_seed_path(out_dir, suite, source.name, protocol.name, mix, unit.seed)
+        found = readable_record(path)
+        if data is None or not budget_seed_is_current(found, identity, suite, unit, data):
+            found = evaluate_budget_unit(unit)
+            write_record(path, found)
+        records.append(found)
+    record = merge_budget_records(records)
     write_record(budget_record_path(out_dir, suite, record.generator["name"], protocol.name, mix), record)
     return record
+
+
+def budget_is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol, mix: Mix,
+                      budgets: Sequence[int], seeds: Sequence[int], data: tuple[DataIdentity, DataIdentity]) -> bool:
+    """A budget record is current for the same inputs (`evaluate.same_inputs`), mix, budgets and seeds."""
+    return (isinstance(record, BudgetRecord) and same_inputs(record, generator, suite, protocol, data)
+            and record.mix == mix.value and record.budgets == list(budgets) and record.seeds == list(seeds))
+
+
+def budget_seed_is_current(record: Record | None, generator: dict, suite: Suite, unit: BudgetUnit,
+                           data: tuple[DataIdentity, DataIdentity]) -> bool:
+    """A budget seed record is current for the unit's inputs, mix, budgets and seed."""
+    return (isinstance(record, BudgetSeedRecord) and same_inputs(record, generator, suite, unit.protocol, data)
+            and record.mix == unit.mix.value and record.budgets == list(unit.budgets) and record.seed == unit.seed)
+

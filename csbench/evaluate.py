@@ -32,9 +32,12 @@ from .results import (
     CsSeedRecord,
     ImageRecord,
     Provenance,
+    Record,
+    as_stored,
     readable_record,
     record_path,
     refuse_foreign_record,
+    seed_record_path,
     write_record,
 )
 from .sandbox import Limits
@@ -317,14 +320,16 @@ class _Seed:
     data: dict = field(default_factory=dict)  # the record's `data` entry (`data_of`)
 
 
-def evaluate_units(units: Sequence[Unit]) -> list[CsSeedRecord]:
+def evaluate_units(units: Sequence[Unit],
+                   on_record: Callable[[CsSeedRecord], None] = lambda record: None) -> list[CsSeedRecord]:
     """Score seeds of one suite and protocol with the same options: one seed record each, as `evaluate_unit` gives,
     with the teacher and data loaded once and the students of the seeds trained together in groups
     (`RunOptions.student_group_size`, `compression.train_students`).
 
     Seeds are drawn in order; once the students waiting for training fill a group, they train and their seeds
-    are finished before the next seed is drawn, so that memory holds one group's samples at a time. A seed's
-    timings get an equal share of each group its students trained in."""
+    are finished before the next seed is drawn, so that memory holds one group's samples at a time, and each
+    finished seed's record goes to `on_record` at once. A seed's timings get an equal share of each group its
+    students trained in."""
     if not units:
         return []
     suite, protocol, options = units[0].suite, units[0].protocol, units[0].options
@@ -347,7 +352,9 @@ def evaluate_units(units: Sequence[Unit]) -> list[CsSeedRecord]:
         waiting[-1].data = data
         if sum(len(seed.jobs) for seed in waiting) >= capacity or i == len(units) - 1:
             _train_waiting(waiting, capacity, mean, test, cache_tag(train, test))
-            records += [_seed_record(seed) for seed in waiting]
+            for seed in waiting:
+                records.append(_seed_record(seed))
+                on_record(records[-1])
             waiting = []
     return records
 
@@ -529,6 +536,39 @@ def refuse_other_data(path: Path, data: tuple[DataIdentity, DataIdentity]) -> No
                            "another --out, or pass --replace to overwrite it")
 
 
+def teacher_pin(record: CsRecord | CsSeedRecord) -> str:
+    """The pin of the teacher a record was made with: a published teacher's file pin, else its state dict's."""
+    return record.teacher.get("pin", f"sha256:{record.teacher.get('sha256')}")
+
+
+def same_inputs(record: CsRecord | CsSeedRecord, generator: dict, suite: Suite, protocol: Protocol,
+                 data: tuple[DataIdentity, DataIdentity]) -> bool:
+    """Same generator identity (`results.generator_provenance`: file, path, weights, siblings; a declaration's
+    pinned fields, which the record's identity of the downloaded samples holds among others), teacher, protocol
+    and data, and made by this csbench version (bumped when results change)."""
+    return (record.provenance.csbench_version == __version__
+            and {k: record.generator.get(k) for k in generator} == generator
+            and teacher_pin(record) == str(suite.teacher.pin)
+            and record.protocol == as_stored(protocol.to_dict())
+            and same_data(record, data))
+
+
+def is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol,
+               seeds: Sequence[int], data: tuple[DataIdentity, DataIdentity]) -> bool:
+    """A record is current when every input that can change the samples (the generator's identity, `generator`)
+    and the teacher, protocol, data and seeds are all the ones asked for, and it holds the sample-quality metrics
+    (records written before they existed are redone)."""
+    return (isinstance(record, CsRecord) and same_inputs(record, generator, suite, protocol, data)
+            and record.seeds == list(seeds) and record.metrics is not None)
+
+
+def seed_is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol, seed: int,
+                    metrics: bool, data: tuple[DataIdentity, DataIdentity]) -> bool:
+    """A seed record is current for the same inputs and seed, with metrics where its record takes them from it."""
+    return (isinstance(record, CsSeedRecord) and same_inputs(record, generator, suite, protocol, data)
+            and record.seed == seed and (record.metrics is not None or not metrics))
+
+
 def plan(suite: Suite, protocol: Protocol, seeds: Sequence[int], device: str, data: str) -> str:
     """What a run will train and about how long it takes here, from a quick timing of the student. `data`: the
     splits' `cache_tag`."""
@@ -556,8 +596,10 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     `in_process` imports the file here instead of the sandbox: for one's own code only. `preview`: see
     `preview_protocol`. `announce` gets the plan line before the work starts.
 
-    A failure at any stage raises before anything is written, so an existing record survives; so does the
-    record of another generator file registering the same name, unless `replace`. The generator's sample grid
+    Each seed's record is written as the seed finishes (`<out>/<suite>/seeds/`), and a run that finds a current
+    one does not redo that seed (`replace`: it does), so a stopped run resumes at the seed. A failure at any stage
+    raises before the record is written, so an existing record survives; so does the record of another
+    generator file registering the same name, unless `replace`. The generator's sample grid
     (csbench.grids) is drawn after the record, unless it is current.
     """
     suite = suite or get_suite(suite_name)
@@ -578,7 +620,23 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     announce(plan(suite, protocol, seeds, options.device, identity_tag(*data)))
     units = [Unit(source, suite, protocol, seed, metrics=i == 0, options=options, data=data)
              for i, seed in enumerate(seeds)]
-    record = merge_seed_records(evaluate_units(units))
+    seed_paths = {u.seed: seed_record_path(out_dir, suite.name, source.name, protocol.name, suite.default_protocol,
+                                           u.seed) for u in units}
+    identity = source.identity(protocol.samples)
+    if not replace:
+        for seed_path in seed_paths.values():
+            refuse_foreign_record(seed_path, identity, ", or pass --replace to overwrite it")
+    done = {} if replace else {
+        u.seed: found for u in units
+        if seed_is_current(found := readable_record(seed_paths[u.seed]), identity, suite, protocol, u.seed, u.metrics,
+                           data)}
+
+    def keep(record: CsSeedRecord) -> None:
+        write_record(seed_paths[record.seed], record)
+        done[record.seed] = record
+
+    evaluate_units([u for u in units if u.seed not in done], keep)
+    record = merge_seed_records([done[seed] for seed in seeds])
     write_record(path, record)
     refresh_grid(units[0], source.identity(protocol.samples), out_dir)
     return record

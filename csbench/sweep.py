@@ -3,9 +3,10 @@
 One failing generator is reported in one line and the sweep goes on; records of others are untouched. Each
 file is described and run in the sandbox (csbench.sandbox), never imported here.
 
-With a backend (csbench.backends) the seeds of every generator run as separate units elsewhere; each unit's
-seed record is written here as it arrives (`<out>/<suite>/seeds/`), and a generator's record is merged from
-them once all its seeds are in. A re-run skips the units whose seed records are current.
+Every seed's record is written as it finishes (`<out>/<suite>/seeds/`), and a generator's record is merged
+from them once all its seeds are in; a re-run skips the seeds whose records are current, so a stopped sweep
+resumes at the seed. Here the seeds of a generator run together (csbench.evaluate); with a backend
+(csbench.backends) they run as separate units elsewhere, and their records are written here as they arrive.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import __version__
 from .backends import Failed, RayBackend, SlurmBackend
 from .budget import (
     BudgetUnit,
     Mix,
+    budget_is_current,
     budget_record_path,
+    budget_seed_is_current,
     budget_seed_path,
     budgets_for,
     evaluate_budget,
@@ -38,8 +40,9 @@ from .evaluate import (
     cs_summary,
     evaluate,
     evaluate_unit,
+    is_current,
     merge_seed_records,
-    same_data,
+    seed_is_current,
     suite_splits,
     unit_reference,
 )
@@ -48,11 +51,7 @@ from .progress import progress_bar
 from .registry import Choice
 from .results import (
     BudgetRecord,
-    BudgetSeedRecord,
-    CsRecord,
-    CsSeedRecord,
     Record,
-    as_stored,
     generator_provenance,
     readable_record,
     record_path,
@@ -119,39 +118,6 @@ def failure(exc: Exception) -> CsbenchError:
     if isinstance(exc, CsbenchError):
         return exc
     return CsbenchError(clean(f"unexpected {type(exc).__name__}: {exc}", 500))
-
-
-def teacher_pin(record: CsRecord | CsSeedRecord) -> str:
-    """The pin of the teacher a record was made with: a published teacher's file pin, else its state dict's."""
-    return record.teacher.get("pin", f"sha256:{record.teacher.get('sha256')}")
-
-
-def _same_inputs(record: CsRecord | CsSeedRecord, generator: dict, suite: Suite, protocol: Protocol,
-                 data: tuple[DataIdentity, DataIdentity]) -> bool:
-    """Same generator identity (`results.generator_provenance`: file, path, weights, siblings; a declaration's
-    pinned fields, which the record's identity of the downloaded samples holds among others), teacher, protocol
-    and data, and made by this csbench version (bumped when results change)."""
-    return (record.provenance.csbench_version == __version__
-            and {k: record.generator.get(k) for k in generator} == generator
-            and teacher_pin(record) == str(suite.teacher.pin)
-            and record.protocol == as_stored(protocol.to_dict())
-            and same_data(record, data))
-
-
-def is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol,
-               seeds: Sequence[int], data: tuple[DataIdentity, DataIdentity]) -> bool:
-    """A record is current when every input that can change the samples (the generator's identity, `generator`)
-    and the teacher, protocol, data and seeds are all the ones asked for, and it holds the sample-quality metrics
-    (records written before they existed are redone)."""
-    return (isinstance(record, CsRecord) and _same_inputs(record, generator, suite, protocol, data)
-            and record.seeds == list(seeds) and record.metrics is not None)
-
-
-def seed_is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol, seed: int,
-                    metrics: bool, data: tuple[DataIdentity, DataIdentity]) -> bool:
-    """A seed record is current for the same inputs and seed, with metrics where its record takes them from it."""
-    return (isinstance(record, CsSeedRecord) and _same_inputs(record, generator, suite, protocol, data)
-            and record.seed == seed and (record.metrics is not None or not metrics))
 
 
 def evaluate_all(suite_name: str, generator_dir: Path | str = "generators", *, out_dir: Path | str = "results",
@@ -324,18 +290,6 @@ def budget_units(suite: Suite, protocol: Protocol, mix: Mix, out_dir: Path,
         merge=merge_budget_records,
         record_path=lambda gen: budget_record_path(out_dir, suite, gen.name, protocol.name, mix),
         summary=budget_summary)
-
-
-def budget_is_current(record: Record | None, generator: dict, suite: Suite, protocol: Protocol, mix: Mix,
-                      budgets: Sequence[int], seeds: Sequence[int], data: tuple[DataIdentity, DataIdentity]) -> bool:
-    return (isinstance(record, BudgetRecord) and _same_inputs(record, generator, suite, protocol, data)
-            and record.mix == mix.value and record.budgets == list(budgets) and record.seeds == list(seeds))
-
-
-def budget_seed_is_current(record: Record | None, generator: dict, suite: Suite, unit: BudgetUnit,
-                           data: tuple[DataIdentity, DataIdentity]) -> bool:
-    return (isinstance(record, BudgetSeedRecord) and _same_inputs(record, generator, suite, unit.protocol, data)
-            and record.mix == unit.mix.value and record.budgets == list(unit.budgets) and record.seed == unit.seed)
 
 
 def budget_summary(record: BudgetRecord) -> str:

@@ -8,6 +8,7 @@ from csbench.budget import (
     Mix,
     budget_protocol,
     budget_record_path,
+    budget_seed_path,
     budgets_for,
     evaluate_budget,
     real_subset,
@@ -16,7 +17,7 @@ from csbench.budget import (
     subset_reference,
 )
 from csbench.errors import CsbenchError
-from csbench.evaluate import RunOptions, evaluate, reference_score, suite_inputs
+from csbench.evaluate import RunOptions, evaluate, reference_score, suite_inputs, suite_splits
 from csbench.results import BudgetRecord, read_record
 from csbench.suites import GRADED_PROTOCOL, PAPER_PROTOCOL
 
@@ -93,6 +94,20 @@ def test_gan_mc_pairs_real_alone_with_real_plus_generated_at_each_budget(budget_
     cs = evaluate(GENERATORS / "real_data.py", tiny_suite.name, suite=tiny_suite, seeds=[0],
                   options=RunOptions(data_root=tiny_data), out_dir=tmp_path / "cs")
     assert cs.reference_scores == record.reference_scores[1]
+
+
+def test_a_stopped_budget_run_resumes_at_the_seed(tiny_suite, tiny_data, tmp_path, monkeypatch):
+    import csbench.budget
+
+    options = RunOptions(data_root=tiny_data)
+    data = tuple(split.identity for split in suite_splits(tiny_suite, options))
+    kw = dict(seeds=(0, 1), budgets=(100, 600), out_dir=tmp_path / "results", options=options, data=data)
+    first = evaluate_budget(GENERATORS / "uniform_noise.py", tiny_suite, tiny_suite.protocol(), Mix.GENERATED, **kw)
+    budget_seed_path(tmp_path / "results", tiny_suite, "uniform_noise", "tiny", Mix.GENERATED, 1).unlink()
+    ran, original = [], csbench.budget.evaluate_budget_unit
+    monkeypatch.setattr(csbench.budget, "evaluate_budget_unit", lambda unit: ran.append(unit.seed) or original(unit))
+    again = evaluate_budget(GENERATORS / "uniform_noise.py", tiny_suite, tiny_suite.protocol(), Mix.GENERATED, **kw)
+    assert ran == [1] and again.scores == first.scores and again.reference_scores == first.reference_scores
 
 
 def test_no_budget_below_the_protocol_is_one_line(budget_run):

@@ -56,8 +56,27 @@ def test_a_failing_generator_leaves_the_existing_record_intact(tiny_suite, tiny_
     with pytest.raises(GeneratorError, match="NaN"):
         evaluate(generator_file, tiny_suite.name, **kw)
     assert path.read_bytes() == before and grid.read_bytes() == grid_before
-    assert sorted(p.name for p in path.parent.iterdir()) == ["grids", "uniform_noise.json"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["grids", "seeds", "uniform_noise.json"]
     assert [p.name for p in grid.parent.iterdir()] == ["uniform_noise.png"]
+    assert [p.name for p in (path.parent / "seeds").iterdir()] == ["uniform_noise--seed0.json"]
+
+
+def test_a_stopped_run_resumes_at_the_seed(tiny_suite, tiny_data, tmp_path, monkeypatch):
+    import csbench.evaluate
+
+    first = run(tiny_suite, tiny_data, tmp_path, "uniform_noise", seeds=[0, 1])
+    seeds = tmp_path / "results" / tiny_suite.name / "seeds"
+    (seeds / "uniform_noise--seed1.json").unlink()  # as if the run had stopped during seed 1
+    kept = (seeds / "uniform_noise--seed0.json").read_bytes()
+    ran, evaluate_units = [], csbench.evaluate.evaluate_units
+    monkeypatch.setattr(csbench.evaluate, "evaluate_units",
+                        lambda units, on_record: ran.extend(u.seed for u in units) or evaluate_units(units, on_record))
+    again = run(tiny_suite, tiny_data, tmp_path, "uniform_noise", seeds=[0, 1])
+    assert ran == [1] and again.raw_scores == first.raw_scores and again.metrics == first.metrics
+    assert (seeds / "uniform_noise--seed0.json").read_bytes() == kept
+    ran.clear()
+    run(tiny_suite, tiny_data, tmp_path, "uniform_noise", seeds=[0, 1], replace=True)
+    assert ran == [0, 1]
 
 
 def test_corrupted_teacher_fails_the_checksum(tiny_suite, tmp_path):

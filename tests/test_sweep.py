@@ -39,7 +39,9 @@ def test_sweep_survives_failures_and_skips_current_records(tiny_suite, tiny_data
         "uniform_noise.py": "evaluated"}
     assert "raised while sampling: RuntimeError: out of ideas" in first["broken.py"].detail
     records = sorted(p.name for p in (tmp_path / "results" / tiny_suite.name).iterdir())
-    assert records == ["grids", "real_data.json", "uniform_noise.json"]
+    assert records == ["grids", "real_data.json", "seeds", "uniform_noise.json"]
+    assert sorted(p.name for p in (tmp_path / "results" / tiny_suite.name / "seeds").iterdir()) == [
+        "real_data--seed0.json", "uniform_noise--seed0.json"]  # a stopped sweep resumes at the seed
     assert sorted(p.name for p in (tmp_path / "results" / tiny_suite.name / "grids").iterdir()) == [
         "real_data.png", "uniform_noise.png"]
 
