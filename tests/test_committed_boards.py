@@ -1,5 +1,7 @@
 """The committed boards are what the committed records render to: a record added without re-rendering fails here."""
 
+import shutil
+
 import pytest
 from conftest import ROOT
 
@@ -14,8 +16,12 @@ def test_there_are_committed_boards():
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    out = tmp_path_factory.mktemp("boards")
-    assert main(["leaderboard", "render", "--results", str(ROOT / "results"), "--out", str(out)]) in (0, None)
+    """The boards rendered from a copy of the records laid out as in the repository, so that their links to the
+    sample grids (relative, `../results/...`) come out as committed."""
+    root = tmp_path_factory.mktemp("repository")
+    shutil.copytree(ROOT / "results", root / "results")
+    out = root / "leaderboards"
+    assert main(["leaderboard", "render", "--results", str(root / "results"), "--out", str(out)]) in (0, None)
     return out
 
 
