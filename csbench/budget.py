@@ -276,4 +276,3 @@ def budget_seed_is_current(record: Record | None, generator: dict, suite: Suite,
     """A budget seed record is current for the unit's inputs, mix, budgets and seed."""
     return (isinstance(record, BudgetSeedRecord) and same_inputs(record, generator, suite, unit.protocol, data)
             and record.mix == unit.mix.value and record.budgets == list(unit.budgets) and record.seed == unit.seed)
-

@@ -612,20 +612,18 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     source = open_source(generator_file, suite, protected=[Path(out_dir)], in_process=in_process, name=name,
                          limits=options.limits)
     path = record_path(out_dir, suite.name, source.name, protocol.name, suite.default_protocol)
+    seed_paths = {seed: seed_record_path(out_dir, suite.name, source.name, protocol.name, suite.default_protocol,
+                                         seed) for seed in seeds}
+    identity = source.identity(protocol.samples)
     if not replace:
-        refuse_foreign_record(path, source.identity(protocol.samples), ", or pass --replace to overwrite it")
+        for owned in (path, *seed_paths.values()):
+            refuse_foreign_record(owned, identity, ", or pass --replace to overwrite it")
     data = tuple(split.identity for split in suite_splits(suite, options))  # refuses a mismatched copy at once
     if not replace:
         refuse_other_data(path, data)
     announce(plan(suite, protocol, seeds, options.device, identity_tag(*data)))
     units = [Unit(source, suite, protocol, seed, metrics=i == 0, options=options, data=data)
              for i, seed in enumerate(seeds)]
-    seed_paths = {u.seed: seed_record_path(out_dir, suite.name, source.name, protocol.name, suite.default_protocol,
-                                           u.seed) for u in units}
-    identity = source.identity(protocol.samples)
-    if not replace:
-        for seed_path in seed_paths.values():
-            refuse_foreign_record(seed_path, identity, ", or pass --replace to overwrite it")
     done = {} if replace else {
         u.seed: found for u in units
         if seed_is_current(found := readable_record(seed_paths[u.seed]), identity, suite, protocol, u.seed, u.metrics,
@@ -638,5 +636,5 @@ def evaluate(generator_file: Path | str, suite_name: str, *, protocol_name: str 
     evaluate_units([u for u in units if u.seed not in done], keep)
     record = merge_seed_records([done[seed] for seed in seeds])
     write_record(path, record)
-    refresh_grid(units[0], source.identity(protocol.samples), out_dir)
+    refresh_grid(units[0], identity, out_dir)
     return record
