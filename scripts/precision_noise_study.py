@@ -69,9 +69,9 @@ def main() -> None:
         "real train, blur sigma 1.5 (`real_blurred`)": lambda: generated("real_blurred.py"),
         "real train, blur sigma 3": lambda: gaussian_blur(train.images[idx], kernel_size=13, sigma=3.0),
         "`real_ten_per_class`": lambda: generated("real_ten_per_class.py"),
-        "`acgan_epoch1`": lambda: generated("fashion_mnist/acgan_mid.py"),
-        "`acgan_epoch0.25`": lambda: generated("fashion_mnist/acgan_early.py"),
-        "`dcgan_epoch0.25`": lambda: generated("fashion_mnist/dcgan_early.py"),
+        "`acgan_epoch1`": lambda: generated("fashion_mnist/acgan_epoch1.py"),
+        "`acgan_epoch0.25`": lambda: generated("fashion_mnist/acgan_epoch0.25.py"),
+        "`dcgan_epoch0.25`": lambda: generated("fashion_mnist/dcgan_epoch0.25.py"),
         "`gaussian_noise`": lambda: generated("gaussian_noise.py"),
         "`uniform_noise`": lambda: generated("uniform_noise.py"),
     }

@@ -17,8 +17,8 @@ from csbench.gans import GAN_ARCHITECTURES, TrainingRun, load_network, sample, t
 from csbench.generators import SampleContext, load_generator_file
 
 FASHION = GENERATORS / "fashion_mnist"
-CHECKPOINTS = {f"{arch}_{stage}.py": f"{arch}_epoch{epoch}"
-               for arch in ("dcgan", "acgan") for stage, epoch in (("early", "0.25"), ("mid", "1"), ("final", "4"))}
+CHECKPOINTS = {f"{arch}_epoch{epoch}.py": f"{arch}_epoch{epoch}"
+               for arch in ("dcgan", "acgan") for epoch in ("0.25", "1", "4", "30")}
 
 
 def context(directory) -> SampleContext:
@@ -47,24 +47,24 @@ def test_each_checkpoint_file_registers_its_own_entry(file):
 
 
 def test_checkpoints_along_training_differ():
-    early, final = (load_generator_file(FASHION / f"dcgan_{s}.py").sample(8, 0, context(FASHION)) for s in
-                    ("early", "final"))
+    early, final = (load_generator_file(FASHION / f"dcgan_epoch{s}.py").sample(8, 0, context(FASHION)) for s in
+                    ("0.25", "30"))
     assert (early - final).abs().mean() > 0.05
 
 
 def test_a_checkpoint_that_does_not_match_its_pinned_sha256_is_refused(tmp_path):
-    shutil.copy(FASHION / "acgan_final.py", tmp_path)
-    weights = tmp_path / "acgan_epoch4.pt"
-    weights.write_bytes((FASHION / "acgan_epoch4.pt").read_bytes()[:-1000])
-    gen = load_generator_file(tmp_path / "acgan_final.py")
+    shutil.copy(FASHION / "acgan_epoch30.py", tmp_path)
+    weights = tmp_path / "acgan_epoch30.pt"
+    weights.write_bytes((FASHION / "acgan_epoch30.pt").read_bytes()[:-1000])
+    gen = load_generator_file(tmp_path / "acgan_epoch30.py")
     with pytest.raises(GeneratorError, match="do not match the sha256 pinned in the generator file") as err:
         gen.sample(2, 0, context(tmp_path))
     assert "\n" not in str(err.value)
 
 
 def test_missing_weights_name_the_training_command(tmp_path):
-    shutil.copy(FASHION / "dcgan_mid.py", tmp_path)
-    gen = load_generator_file(tmp_path / "dcgan_mid.py")
+    shutil.copy(FASHION / "dcgan_epoch1.py", tmp_path)
+    gen = load_generator_file(tmp_path / "dcgan_epoch1.py")
     with pytest.raises(GeneratorError, match=r"dcgan_epoch1.pt not found; train them with `python scripts/train_gan"
                                              r".py --suite fashion-mnist --arch dcgan28") as err:
         gen.sample(2, 0, context(tmp_path))
