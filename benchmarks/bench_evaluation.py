@@ -4,6 +4,7 @@
     python benchmarks/bench_evaluation.py --protocol paper --seeds 0 1 2
     python benchmarks/bench_evaluation.py --stability 5 --generators generators/real_data.py gan.py
     python benchmarks/bench_evaluation.py --batching graded paper --seeds 0 1 2 --name batching
+    python benchmarks/bench_evaluation.py --units budget gan-mc --skip-evaluation --generator gan.py --name budget
 
 Writes benchmarks/results/<machine>.json and .md (`--name` overrides the machine name). Not part of the test
 suite: a full run trains one student per seed. Timings on a shared machine are inflated: the JSON keeps the
@@ -34,6 +35,7 @@ import torch
 from PIL import Image
 
 import csbench.evaluate
+from csbench.budget import BudgetUnit, Mix, budgets_for, evaluate_budget_unit, unit_references
 from csbench.cache import atomic_write_text, data_root
 from csbench.compression import batch_order, build_student
 from csbench.data import load_split
@@ -41,7 +43,7 @@ from csbench.evaluate import RunOptions, Unit, evaluate_unit, evaluate_units
 from csbench.features import extract, teacher_space
 from csbench.sources import SandboxedFile
 from csbench.stats import ratio_interval
-from csbench.suites import Protocol, Suite, get_suite
+from csbench.suites import BUDGETS, Protocol, Suite, get_suite
 from csbench.teacher import load_teacher
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +107,35 @@ def time_evaluation(suite: Suite, protocol: Protocol, generator: Path, seeds: Se
             "raw_scores": [r.raw_score for r in records],
             "reference_scores": [r.reference_score for r in records], "cs": cs, "cs_half_width": half,
             "peak_rss_mib": peak_rss_mib()}
+
+
+def time_budget_units(suite: Suite, protocol: Protocol, generator: Path, seeds: Sequence[int], options: RunOptions,
+                      mix: Mix, budgets: Sequence[int]) -> dict:
+    """One budget or GAN-MC unit per seed, as `evaluate-all --budget/--gan-mc` runs them: the unit's students (and
+    its sampling and labelling) apart from its real-subset references, which are trained once per seed and budget
+    and then cached, timed on their own first."""
+    budgets = budgets_for(protocol, mix, budgets)
+    runs = []
+    for seed in seeds:
+        unit = BudgetUnit(SandboxedFile(generator), suite, protocol, seed, mix, budgets, options)
+        started, cpu = time.perf_counter(), _cpu_s()
+        references = unit_references(unit)
+        reference_s, reference_cpu_s = time.perf_counter() - started, _cpu_s() - cpu
+        started, cpu = time.perf_counter(), _cpu_s()
+        record = evaluate_budget_unit(dataclasses.replace(unit, references=references))
+        runs.append({"seed": seed, "timings_s": record.timings_s, "wall_s": round(time.perf_counter() - started, 3),
+                     "cpu_s": round(_cpu_s() - cpu, 3), "references_wall_s": round(reference_s, 3),
+                     "references_cpu_s": round(reference_cpu_s, 3), "scores": record.scores,
+                     "reference_scores": record.reference_scores})
+    return {"generator": str(generator), "mix": mix.value, "protocol": protocol.to_dict(), "budgets": list(budgets),
+            "steps_per_student": record.steps, "generated": record.generated, "seeds": runs,
+            "peak_rss_mib": peak_rss_mib()}
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the sandboxed samplers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 class _PytorchFidModel(torch.nn.Module):
@@ -348,6 +379,22 @@ def markdown(result: dict) -> str:
             lines.append(f"| {names[k]} | {seconds:.2f} | {fp['images_per_s'][k]:.0f} | "
                          f"{'' if diff is None else f'{diff:.1e}'} |")
         lines.append("")
+    for u in result.get("units", []):
+        p = u["protocol"]
+        what = ("CS by budget: N generated samples" if u["mix"] == "generated" else
+                f"GAN-MC: N real images alone and with {u['generated']:,} generated samples")
+        lines += [f"## {what}: {Path(u['generator']).stem}, `{p['name']}` protocol, N in "
+                  f"{', '.join(f'{b:,}' for b in u['budgets'])}", "",
+                  f"Every student trains {'/'.join(map(str, u['steps_per_student']))} steps. The unit's students, "
+                  "sampling and labelling; apart, its real-subset references (one student per budget and seed, "
+                  "cached after their first run).", "",
+                  "| seed | unit wall s | unit CPU s | sampling s | labelling s | references wall s | "
+                  "references CPU s |", "|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in u["seeds"]:
+            t = r["timings_s"]
+            lines.append(f"| {r['seed']} | {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {t.get('sampling', 0):.1f} | "
+                         f"{t.get('labelling', 0):.1f} | {r['references_wall_s']:.0f} | {r['references_cpu_s']:.0f} |")
+        lines.append("")
     st = result.get("stability")
     if st:
         lines += ["## Seed stability (CS in points: 100 x raw / reference of the same seed)", "",
@@ -419,6 +466,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--workers", type=int, default=1, help="processes for the --stability units")
     ap.add_argument("--batching", nargs="+", metavar="PROTOCOL",
                     help="cold evaluations of --generator under these protocols, students one at a time, then batched")
+    ap.add_argument("--units", nargs="+", choices=[m.folder for m in Mix], default=[],
+                    help="time one budget (CS by budget) or GAN-MC unit of --generator per seed")
+    ap.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS), help="the units' budgets")
     ap.add_argument("--name", help="result file name (default: from the machine)")
     ap.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     return ap.parse_args(argv)
@@ -460,6 +510,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 chosen = dataclasses.replace(chosen, samples=args.samples)
             result["batching"].append(time_batching(suite, chosen, args.generator, args.seeds, args.device,
                                                     result["matmul_peak_gflops"], metrics=not args.no_metrics))
+    if args.units:
+        options = RunOptions(device=args.device, teacher_path=args.teacher, data_root=args.data_dir,
+                             unverified_data=args.unverified_data)
+        result["units"] = [time_budget_units(suite, protocol, args.generator, args.seeds, options,
+                                             next(m for m in Mix if m.folder == folder), args.budgets)
+                           for folder in args.units]
     if args.stability:
         result["stability"] = stability(suite, protocol, args.generators, range(args.stability), args.device,
                                         workers=args.workers)

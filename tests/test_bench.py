@@ -45,6 +45,25 @@ def test_tiny_run_writes_json_and_markdown_with_every_stage(tiny_suite, tiny_dat
     assert f"{fp['images_per_s']['csbench']:.0f}" in md
 
 
+def test_budget_and_gan_mc_units_are_timed_apart_from_their_references(tiny_suite, tiny_data, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setitem(suites.SUITES, tiny_suite.name, tiny_suite)
+    monkeypatch.setenv("CSBENCH_DATA", str(tiny_data))
+    result = bench.main(["--suite", tiny_suite.name, "--seeds", "0", "--skip-evaluation", "--feature-images", "0",
+                         "--units", "budget", "gan-mc", "--budgets", "100", "300", "--generator",
+                         str(GENERATORS / "uniform_noise.py"), "--out-dir", str(tmp_path), "--name", "tiny"])
+    budget, gan_mc = result["units"]
+    assert (budget["mix"], budget["budgets"], gan_mc["mix"], gan_mc["budgets"]) == \
+        ("generated", [100, 300], "real+generated", [100, 300, 600])
+    for unit in (budget, gan_mc):
+        (seed,) = unit["seeds"]
+        assert len(seed["scores"]) == len(seed["reference_scores"]) == len(unit["budgets"])
+        assert seed["cpu_s"] > 0 and seed["references_cpu_s"] > 0 and seed["timings_s"]["sampling"] > 0
+        assert seed["timings_s"]["reference"] < 0.5 * seed["references_wall_s"]  # the unit read them, not trained
+    md = (tmp_path / "tiny.md").read_text()
+    assert "## CS by budget: N generated samples: uniform_noise" in md and "## GAN-MC: N real images alone" in md
+
+
 def test_seed_summary_reports_cs_per_seed_in_points(tmp_path):
     st = bench.seed_summary([0, 1, 2], [0.80, 0.84, 0.82], [0.80, 0.80, 0.82], [10.0, 12.0, 14.0])
     assert st["cs_points_per_seed"] == [100.0, 105.0, 100.0]
