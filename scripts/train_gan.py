@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                                   f"sha256 {digest}", highlight=False, soft_wrap=True)
                 saves.pop(step)
         if saves:
-            console.print(f"{state} is already past step {min(saves)}: nothing to write (delete it to train again)",
+            console.print(f"not written again: the checkpoints at epochs {', '.join(saves.values())}, which {state} "
+                          "had already passed (delete it to train from the start)",
                           highlight=False, soft_wrap=True)
     except CsbenchError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)

@@ -101,7 +101,7 @@ def test_training_script_is_deterministic_and_prints_the_sha256(tiny_data, tmp_p
     written = json.loads((tmp_path / "a" / "acgan_epoch1.pt.json").read_text())
     assert written["step"] == 4 and written["seed"] == 0 and written["sha256"] == digest and written["cpu_s"] > 0
     assert script.main([*args, "--out", str(tmp_path / "a" / "acgan_epoch{epoch}.pt")]) == 0
-    assert "already past step 2: nothing to write" in capsys.readouterr().err
+    assert "not written again: the checkpoints at epochs 0.5, 1, which" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [
