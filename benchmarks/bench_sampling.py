@@ -5,7 +5,8 @@ scaled to the 50,000 samples a fashion-mnist seed draws.
     python benchmarks/bench_sampling.py --n 2000 generators/fashion_mnist/ddpm_ddim10.py   # then scaled
 
 The files run in this process (they are the project's own; the harness runs strangers' files sandboxed), seed
-0, after one small warm-up draw. CPU seconds are the measure to compare on a shared machine: the wall time
+0, after one small warm-up draw; those that declare needs_train_data get the training split, and their time
+includes whatever they fit on it per draw. CPU seconds are the measure to compare on a shared machine: the wall time
 there depends on what else runs. Writes benchmarks/results/sampling-fashion-mnist.md and .json, keeping the
 rows of files not measured this time.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 import torch
 
 from csbench.cache import atomic_write_text
+from csbench.data import load_split
 from csbench.generators import SampleContext, load_generator_file
 from csbench.tables import markdown_table
 
@@ -30,7 +32,8 @@ SEED_SAMPLES = 50_000
 
 def measure(path: Path, n: int) -> dict:
     gen = load_generator_file(path)
-    ctx = SampleContext("fashion-mnist", (1, 28, 28), 10, path.parent)
+    train = load_split("fashion-mnist", "train") if gen.needs_train_data else None
+    ctx = SampleContext("fashion-mnist", (1, 28, 28), 10, path.parent, train=train)
     gen.sample(10, 1, ctx)  # loads the weights
     wall, cpu = time.perf_counter(), time.process_time()
     gen.sample(n, 0, ctx)
