@@ -118,24 +118,27 @@ def time_budget_units(suite: Suite, protocol: Protocol, generator: Path, seeds: 
     runs = []
     for seed in seeds:
         unit = BudgetUnit(SandboxedFile(generator), suite, protocol, seed, mix, budgets, options)
-        started, cpu = time.perf_counter(), _cpu_s()
-        references = unit_references(unit)
-        reference_s, reference_cpu_s = time.perf_counter() - started, _cpu_s() - cpu
-        started, cpu = time.perf_counter(), _cpu_s()
-        record = evaluate_budget_unit(dataclasses.replace(unit, references=references))
-        runs.append({"seed": seed, "timings_s": record.timings_s, "wall_s": round(time.perf_counter() - started, 3),
-                     "cpu_s": round(_cpu_s() - cpu, 3), "references_wall_s": round(reference_s, 3),
-                     "references_cpu_s": round(reference_cpu_s, 3), "scores": record.scores,
+        references, reference_s, reference_cpu_s = _timed(unit_references, unit)
+        record, wall_s, cpu_s = _timed(evaluate_budget_unit, dataclasses.replace(unit, references=references))
+        runs.append({"seed": seed, "timings_s": record.timings_s, "wall_s": wall_s, "cpu_s": cpu_s,
+                     "references_wall_s": reference_s, "references_cpu_s": reference_cpu_s, "scores": record.scores,
                      "reference_scores": record.reference_scores})
     return {"generator": str(generator), "mix": mix.value, "protocol": protocol.to_dict(), "budgets": list(budgets),
             "steps_per_student": record.steps, "generated": record.generated, "seeds": runs,
             "peak_rss_mib": peak_rss_mib()}
 
 
-def _cpu_s() -> float:
-    """CPU seconds of this process and its finished children (the sandboxed samplers)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def _timed(call, *args):
+    """`call(*args)`, its wall seconds and the CPU seconds of this process and its finished children (the sandboxed
+    samplers), rounded to milliseconds."""
+
+    def cpu_s() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    wall, cpu = time.perf_counter(), cpu_s()
+    value = call(*args)
+    return value, round(time.perf_counter() - wall, 3), round(cpu_s() - cpu, 3)
 
 
 class _PytorchFidModel(torch.nn.Module):
@@ -490,9 +493,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     result = {"name": args.name or machine_name(info), "machine": info, "suite": suite.name,
               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cold_cache": args.cold,
               "load_average_before": round(os.getloadavg()[0], 2)}
+    options = RunOptions(device=args.device, teacher_path=args.teacher, data_root=args.data_dir,
+                         unverified_data=args.unverified_data)
     if not args.skip_evaluation:
-        options = RunOptions(device=args.device, teacher_path=args.teacher, data_root=args.data_dir,
-                             unverified_data=args.unverified_data)
         result["evaluation"] = time_evaluation(suite, protocol, args.generator, args.seeds, options,
                                                metrics=not args.no_metrics)
     if args.feature_images:
@@ -511,8 +514,6 @@ def main(argv: Sequence[str] | None = None) -> dict:
             result["batching"].append(time_batching(suite, chosen, args.generator, args.seeds, args.device,
                                                     result["matmul_peak_gflops"], metrics=not args.no_metrics))
     if args.units:
-        options = RunOptions(device=args.device, teacher_path=args.teacher, data_root=args.data_dir,
-                             unverified_data=args.unverified_data)
         result["units"] = [time_budget_units(suite, protocol, args.generator, args.seeds, options,
                                              next(m for m in Mix if m.folder == folder), args.budgets)
                            for folder in args.units]
