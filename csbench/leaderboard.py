@@ -21,6 +21,7 @@ from .budget_board import WORTH_METHOD, budget_plot, curves, gan_mc_section, wor
 from .cache import atomic_path, atomic_write_text
 from .grids import write_strip
 from .metrics import class_balance
+from .metrics.copying import COPY_RULE, TEST_COPY_RULE, copies_test_split, copies_training
 from .metrics.prdc import CONCENTRATION_FLAG, precision_rests_on_few_balls
 from .results import BudgetRecord, CsRecord, RecordKind, read_records
 from .stats import (
@@ -81,10 +82,11 @@ def _cas(record: CsRecord) -> tuple[float, float]:
 
 
 def _copies(record: CsRecord) -> tuple[float, float, bool]:
+    """(teacher-space copy rate, its held-out rate, flagged by the current COPY_RULE)."""
     copying = record.copying or {}
     teacher = copying.get("teacher", {})
     return (float(teacher.get("copy_rate", float("nan"))), float(teacher.get("heldout_copy_rate", float("nan"))),
-            bool(copying.get("flagged", False)))
+            bool(copying) and copies_training(copying))
 
 
 def _balance(record: CsRecord) -> tuple[float, float]:
@@ -95,13 +97,6 @@ def _balance(record: CsRecord) -> tuple[float, float]:
         return float("nan"), float("nan")
     balance = class_balance(shares)
     return balance["class_balance"], balance["rarest_class_share"]
-
-
-def copies_test_split(record: CsRecord) -> bool | None:
-    """Whether the record's samples copy the test split; None where it was not measured (records made before
-    csbench measured it, and records without copy measures)."""
-    test_split = (record.copying or {}).get("test_split")
-    return None if test_split is None else bool(test_split["flagged"])
 
 
 def group_of(name: str, seeds: int, flagged: bool, test_copies: bool | None = None) -> str:
@@ -126,7 +121,7 @@ def board_row(r: CsRecord) -> dict:
     names, class_cs = class_scores(r) or (None, None)
     worst, worst_cs = worst_class(names, class_cs) if names else (None, float("nan"))
     balance, rarest = _balance(r)
-    test_copies = copies_test_split(r)
+    test_copies = copies_test_split(r.copying or {})  # None where not measured
     row = {"generator": r.generator["name"], "from_samples": r.generator.get("input") == "samples",
            "group": group_of(r.generator["name"], seeds, flagged, test_copies),
            "cs": cs, "half": half if seeds >= MIN_SEEDS else float("nan"), "seeds": seeds,
@@ -205,7 +200,8 @@ def group_table(frame: pd.DataFrame, group: str) -> str:
 
 
 TRAINING_COPY_COLUMNS = (("copy rate", "copy_rate"), ("held-out rate", "heldout_copy_rate"), ("threshold", "threshold"),
-                         ("C_T", "ct"))
+                         ("C_T", "ct"), ("distance ratio", "median_distance_ratio"),
+                         ("test-split distance ratio", "test_split median_distance_ratio"))
 TEST_COPY_COLUMNS = (("copy rate", "copy_rate"), ("exact copies", "exact_copy_rate"),
                      ("training rate", "heldout_copy_rate"), ("C_T", "ct"))
 
@@ -218,10 +214,11 @@ def copies_table(frame: pd.DataFrame, group: str = "copies", test_split: bool = 
     rows = []
     for r in frame[frame.group == group].itertuples():
         cells = [f"`{r.generator}`", _fmt(r.cs), str(r.seeds)]
-        measures = r.copying.get("test_split", {}) if test_split else r.copying
+        unseen = r.copying.get("test_split") or {}
+        measures = unseen if test_split else r.copying
         for space in spaces:
-            test = measures.get(space, {})
-            cells += [_fmt(test.get(key)) for _, key in columns]
+            cells += [_fmt((unseen if key.startswith("test_split ") else measures).get(space, {})
+                           .get(key.removeprefix("test_split "))) for _, key in columns]
         rows.append(cells)
     return markdown_table(header, rows)
 
@@ -316,19 +313,18 @@ def reference_lines(frame: pd.DataFrame, records: Sequence[CsRecord], protocol: 
 
 
 def copies_section(frame: pd.DataFrame) -> str:
-    """The copy rule the records state, then the rows it flags (references are never listed here)."""
-    rules = sorted({r.copying["rule"] for r in frame.itertuples() if r.copying and r.copying.get("rule")})
+    """The copy rule, applied to every record's measures, then the rows it flags (references are never listed
+    here)."""
     flagged = (frame.group == "copies").any()
-    text = " ".join(f"Rule: {rule}" for rule in rules) + (" " if rules else "")
+    text = f"Rule: {COPY_RULE}. " if frame.copying.notna().any() else ""
     text += ("These rows are not ranked:" if flagged else "No generator is flagged.")
     return "\n\n".join([text, copies_table(frame)] if flagged else [text])
 
 
 def test_copies_section(frame: pd.DataFrame) -> str:
-    """The test-split copy rule the records state, the rows it was not measured for, then the rows it flags."""
+    """The test-split copy rule, the rows it was not measured for, then the rows it flags."""
     measured = [r for r in frame.itertuples() if r.copying and r.copying.get("test_split")]
-    rules = sorted({r.copying["test_split"]["rule"] for r in measured})
-    text = " ".join(f"Rule: {rule}." for rule in rules) + (" " if rules else "")
+    text = f"Rule: {TEST_COPY_RULE}. " if measured else ""
     unmeasured = [f"`{r.generator}`" for r in frame.itertuples() if r.copying and not r.copying.get("test_split")]
     if unmeasured:
         text += (f"Not measured for {', '.join(unmeasured) if measured else 'any row here'}: records made before this "

@@ -20,13 +20,13 @@ from .data import Split, cache_tag
 from .features import DEFAULT_PREPROCESSING, FeatureSpace, InceptionUnavailable, extract, inception_space, teacher_space
 from .metrics import class_statistics, frechet_distance, inception_score, kid, prdc, statistics
 from .metrics.copying import (
-    COPY_RATE_FACTOR,
-    COPY_RATE_MARGIN,
-    CT_LIMIT,
+    COPY_RULE,
+    TEST_COPY_RULE,
     CopyReference,
+    copies_test_split,
+    copies_training,
     copy_reference,
     image_copy_measures,
-    is_copying,
 )
 from .suites import Suite
 from .timing import Timings
@@ -148,17 +148,6 @@ def sample_quality(suite: Suite, spaces: dict[str, FeatureSpace | str], samples:
     return out
 
 
-COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate exceeds max({COPY_RATE_FACTOR:g} × the "
-             f"held-out rate, the held-out rate + {COPY_RATE_MARGIN:g}) or C_T is below {CT_LIMIT:g}; copy rate: share "
-             "of samples nearer a training image than the 1st percentile of held-out (test) images are")
-
-
-TEST_COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate against the test split exceeds "
-                  f"max({COPY_RATE_FACTOR:g} × the training rate, the training rate + {COPY_RATE_MARGIN:g}); copy "
-                  "rate: share of samples nearer a test image than the 1st percentile of training images are; C_T is "
-                  "shown, not used: blurred training images lower it too")
-
-
 def _features_path(suite: Suite, space: FeatureSpace, split_name: str, split: Split) -> Path:
     return reference_file(suite.name, f"{space.name}-features-{split_name}-{space.network_sha256[:16]}"
                                       f"{cache_tag(split)}-n{len(split)}.npz")
@@ -217,6 +206,6 @@ def copy_detection(suite: Suite, space: FeatureSpace, samples: torch.Tensor, sam
             sample_features = sample_features[rows]
         measures = image_copy_measures(samples[rows], sample_features, references)
         leaks = image_copy_measures(samples[rows], sample_features, test_references)
-    return {**measures, "flagged": any(is_copying(m) for m in measures.values()), "rule": COPY_RULE,
-            "test_split": {**leaks, "flagged": any(is_copying(m, by_ct=False) for m in leaks.values()),
-                           "rule": TEST_COPY_RULE}}
+    entry = {**measures, "test_split": leaks}
+    return {**measures, "flagged": copies_training(entry), "rule": COPY_RULE,
+            "test_split": {**leaks, "flagged": copies_test_split(entry), "rule": TEST_COPY_RULE}}

@@ -6,6 +6,8 @@ import torch
 from scipy.stats import mannwhitneyu, norm
 
 from csbench.metrics.copying import (
+    copies_test_split,
+    copies_training,
     copy_measures,
     copy_measures_against,
     copy_reference,
@@ -111,6 +113,30 @@ def test_rule_thresholds():
     assert not is_copying({**fresh, "heldout_copy_rate": 0.02, "copy_rate": 0.099})
     assert is_copying({**fresh, "ct": -3.1}) and not is_copying({**fresh, "ct": None})
     assert not is_copying({**fresh, "ct": -3.1}, by_ct=False) and is_copying({**fresh, "copy_rate": 0.061}, by_ct=False)
+
+
+def test_ct_counts_only_where_the_samples_lie_nearer_the_training_split():
+    """C_T below the limit flags degraded copies (nearer the split they copied) but not smooth samples, which lie
+    nearer real images of either split: the ratios of 3x3-blurred training images and of a conditional VAE's
+    samples on Fashion-MNIST (benchmarks/results/copying-directions-fashion-mnist.md)."""
+    measures = {"copy_rate": 0.002, "heldout_copy_rate": 0.009, "ct": -4.6, "median_distance_ratio": 0.896}
+    assert is_copying(measures, unseen={"median_distance_ratio": 0.933})
+    smooth = {**measures, "ct": -6.0, "median_distance_ratio": 0.852}
+    assert not is_copying(smooth, unseen={"median_distance_ratio": 0.833})
+    assert is_copying(smooth) and is_copying(smooth, unseen={"median_distance_ratio": None})
+    assert is_copying({**smooth, "copy_rate": 0.07}, unseen={"median_distance_ratio": 0.833})  # the rate rule holds
+
+
+def test_record_flags_judge_the_measures_by_the_current_rule():
+    smooth = {"copy_rate": 0.001, "heldout_copy_rate": 0.009, "ct": -6.0, "median_distance_ratio": 0.852}
+    far = {"copy_rate": 0.0, "heldout_copy_rate": 0.01, "ct": 9.0, "median_distance_ratio": 1.41}
+    entry = {"teacher": far, "pixel": smooth, "flagged": True,  # stored under an earlier rule
+             "test_split": {"teacher": far, "pixel": {**smooth, "ct": -11.0, "median_distance_ratio": 0.833}}}
+    assert not copies_training(entry) and copies_test_split(entry) is False
+    assert copies_training({k: v for k, v in entry.items() if k != "test_split"})  # no test-split measures
+    assert copies_test_split({"teacher": far}) is None
+    leak = {**entry, "test_split": {**entry["test_split"], "pixel": {**smooth, "copy_rate": 0.5}}}
+    assert copies_test_split(leak) and not copies_training(leak)
 
 
 def test_rule_catches_a_partial_copier_by_rate_alone(reference):

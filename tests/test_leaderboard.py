@@ -15,6 +15,7 @@ from csbench.leaderboard import (
     render_board,
     render_index,
 )
+from csbench.metrics.copying import COPY_RULE, TEST_COPY_RULE
 from csbench.results import CsRecord, record_path, write_record
 from csbench.suites import get_suite
 
@@ -164,8 +165,9 @@ def test_class_balance_sits_beside_cs_and_shows_the_imbalance_that_cs_hides(boar
 def test_flagged_copies_are_listed_apart_and_references_stay_references(board):
     assert "memoriser" not in section(board, "### Ranked generators")
     copies = section(board, "### Copies the training data")
-    assert "Rule: Flagged when the teacher-space copy rate exceeds five times the held-out rate." in copies
-    assert "| `memoriser` | 0.987 | 3 | 0.970 | 0.020 | 1.500 | -4.000 | 0.485 | 0.020 | 1.500 | -4.000 |" in copies
+    assert f"Rule: {COPY_RULE}. These rows are not ranked:" in copies
+    assert ("| `memoriser` | 0.987 | 3 | 0.970 | 0.020 | 1.500 | -4.000 | – | – | 0.485 | 0.020 | 1.500 | -4.000 "
+            "| – | – |" in copies)
     assert "| 0.990 / 0.020 (flagged) |" in section(board, "### References")  # real_data is the training split
 
 
@@ -189,11 +191,39 @@ def test_copies_of_the_test_split_are_never_ranked_and_records_without_the_test_
     board = render_board(get_suite("fashion-mnist"), records, tmp_path).read_text()
     assert "peeker" not in section(board, "### Ranked generators") and "real_test" not in section(board, "### Refer")
     test = section(board, "### Copies the test split")
-    assert ("Rule: flagged when samples copy test images. Not measured for `real_data`: records made before this test, "
+    assert (f"Rule: {TEST_COPY_RULE}. Not measured for `real_data`: records made before this test, "
             "whose ranks stand unchecked. These rows are not ranked: their samples copy the images CS is measured "
             "on.") in test
     assert "| `peeker` | 1.027 | 3 | 1.000 | 1.000 | 0.010 | -30.000 | 1.000 | 1.000 | 0.010 | -30.000 |" in test
     assert "`real_test`" in test and "peeker" not in section(board, "### Where the metrics disagree")
+
+
+def smooth(stored_flag):
+    """A conditional VAE's seed-0 pixel measures: C_T below the limit against the training split, yet the samples
+    lie nearer the test split they never saw (lower ratio there); `stored_flag` as an earlier rule wrote it."""
+    far = {"copy_rate": 0.0, "heldout_copy_rate": 0.01, "threshold": 0.6, "ct": 9.0, "median_distance_ratio": 1.41}
+    pixel = {"copy_rate": 0.001, "heldout_copy_rate": 0.009, "threshold": 1.5, "ct": -6.0,
+             "median_distance_ratio": 0.852}
+    return {"teacher": far, "pixel": pixel, "flagged": stored_flag, "rule": "an earlier rule",
+            "test_split": {"teacher": far, "pixel": {**pixel, "ct": -11.0, "median_distance_ratio": 0.833},
+                           "flagged": False, "rule": "an earlier rule"}}
+
+
+def test_the_board_judges_copying_by_the_current_rule_not_the_stored_flag(tmp_path):
+    blurred = smooth(False)
+    blurred["pixel"] = {**blurred["pixel"], "ct": -4.6, "median_distance_ratio": 0.896}
+    blurred["test_split"]["pixel"]["median_distance_ratio"] = 0.933
+    records = [record("real_data", [0.75, 0.74, 0.76], 7.5, 0.7, copying=copying(0.99, True)),
+               record("cvae", [0.62, 0.60, 0.61], 5.0, 0.4, copying=smooth(True)),
+               record("blurred_copies", [0.50, 0.52, 0.51], 3.0, 0.3, copying=blurred)]
+    frame = board_frame(records, "paper")
+    assert dict(zip(frame.generator, frame.group)) == {"cvae": "ranked", "real_data": "reference",
+                                                       "blurred_copies": "copies"}
+    board = render_board(get_suite("fashion-mnist"), records, tmp_path).read_text()
+    copies = section(board, "### Copies the training data")
+    assert f"Rule: {COPY_RULE}. These rows are not ranked:" in copies and "an earlier rule" not in board
+    assert "| `blurred_copies` | 0.680 | 3 | " in copies and "| -4.600 | 0.896 | 0.933 |" in copies
+    assert "cvae" not in copies and "`cvae`" in section(board, "### Ranked generators")
 
 
 def test_old_records_without_new_keys_render_dashes():

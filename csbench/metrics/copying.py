@@ -216,7 +216,7 @@ COPY_RATE_MARGIN = 0.05
 CT_LIMIT = -3.0
 
 
-def is_copying(measures: Mapping, by_ct: bool = True) -> bool:
+def is_copying(measures: Mapping, by_ct: bool = True, unseen: Mapping | None = None) -> bool:
     """The board's flag for one space's measures; flag a generator when any space flags. `by_ct=False` flags by the
     rate rule alone, as the test-split measure does: there, in pixel space, blurred training images push C_T below
     the limit too (benchmarks/results/copying-test-split-fashion-mnist.md).
@@ -229,7 +229,51 @@ def is_copying(measures: Mapping, by_ct: bool = True) -> bool:
     copies that were degraded (blurred) until no longer closer than the threshold, while blurred fresh
     images stay above it (benchmarks/results/copying-fashion-mnist.md). |C_T| grows with the number of
     samples, so the limit holds for 10,000 to 50,000 samples against a 10,000-point held-out set.
+
+    C_T also falls for samples that are merely smooth: an image near its class's mean lies near real images of
+    either split. `unseen`, the same space's measures against the test split (the "test_split" entry), tells them
+    apart: C_T counts only when the samples lie relatively nearer the training split than the split they never
+    saw, their median distance ratio against the training split below the one against the test split
+    (`nearer_training`; benchmarks/results/copying-directions-fashion-mnist.md).
     """
     h = measures["heldout_copy_rate"]
     by_rate = measures["copy_rate"] > max(COPY_RATE_FACTOR * h, h + COPY_RATE_MARGIN)
-    return by_rate or (by_ct and measures["ct"] is not None and measures["ct"] < CT_LIMIT)
+    low_ct = by_ct and measures["ct"] is not None and measures["ct"] < CT_LIMIT
+    return by_rate or (low_ct and (unseen is None or nearer_training(measures, unseen)))
+
+
+def nearer_training(measures: Mapping, unseen: Mapping) -> bool:
+    """Whether samples lie relatively nearer the training split (`measures`) than the test split (`unseen`): each
+    median distance ratio puts the samples' nearest-neighbour distances over those of real images from the other
+    split, so fresh data scores about 1 against both and a copier lower against the split it copied. Undefined
+    ratios (a held-out median of 0) count as nearer, keeping the flag."""
+    train, test = measures.get("median_distance_ratio"), unseen.get("median_distance_ratio")
+    return train is None or test is None or train < test
+
+
+SPACES = ("teacher", "pixel")
+
+COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate exceeds max({COPY_RATE_FACTOR:g} × the "
+             f"held-out rate, the held-out rate + {COPY_RATE_MARGIN:g}), or C_T is below {CT_LIMIT:g} while the "
+             "samples lie relatively nearer the training split than the test split (median nearest-neighbour "
+             "distance ratio lower against the training split; smooth samples lie near real images of either "
+             "split); copy rate: "
+             "share of samples nearer a training image than the 1st percentile of held-out (test) images are")
+
+TEST_COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate against the test split exceeds "
+                  f"max({COPY_RATE_FACTOR:g} × the training rate, the training rate + {COPY_RATE_MARGIN:g}); copy "
+                  "rate: share of samples nearer a test image than the 1st percentile of training images are; C_T is "
+                  "shown, not used: blurred training images lower it too")
+
+
+def copies_training(copying: Mapping) -> bool:
+    """A record's "copying" entry flagged under COPY_RULE, from its measures, so that records made before a change
+    of rule are judged by the current one; the test-split measures, where the record has them, are `unseen`."""
+    unseen = copying.get("test_split") or {}
+    return any(is_copying(copying[space], unseen=unseen.get(space)) for space in SPACES if space in copying)
+
+
+def copies_test_split(copying: Mapping) -> bool | None:
+    """The "test_split" measures flagged under TEST_COPY_RULE; None where the record has none."""
+    leaks = copying.get("test_split")
+    return None if not leaks else any(is_copying(leaks[space], by_ct=False) for space in SPACES if space in leaks)
