@@ -21,7 +21,7 @@ from .budget_board import WORTH_METHOD, budget_plot, curves, gan_mc_section, wor
 from .cache import atomic_path, atomic_write_text
 from .grids import write_strip
 from .metrics import class_balance
-from .metrics.copying import COPY_RULE, TEST_COPY_RULE, copies_test_split, copies_training
+from .metrics.copying import COPY_RULE, SPACES, TEST_COPY_RULE, copies_test_split, copies_training
 from .metrics.prdc import CONCENTRATION_FLAG, precision_rests_on_few_balls
 from .results import BudgetRecord, CsRecord, RecordKind, read_records
 from .stats import (
@@ -199,26 +199,27 @@ def group_table(frame: pd.DataFrame, group: str) -> str:
     return markdown_table(GENERATOR_HEADER, [generator_cells(r) for r in frame[frame.group == group].itertuples()])
 
 
-TRAINING_COPY_COLUMNS = (("copy rate", "copy_rate"), ("held-out rate", "heldout_copy_rate"), ("threshold", "threshold"),
-                         ("C_T", "ct"), ("distance ratio", "median_distance_ratio"),
-                         ("test-split distance ratio", "test_split median_distance_ratio"))
-TEST_COPY_COLUMNS = (("copy rate", "copy_rate"), ("exact copies", "exact_copy_rate"),
-                     ("training rate", "heldout_copy_rate"), ("C_T", "ct"))
+# (label, key, read from the test-split measures even in the training table)
+TRAINING_COPY_COLUMNS = (("copy rate", "copy_rate", False), ("held-out rate", "heldout_copy_rate", False),
+                         ("threshold", "threshold", False), ("C_T", "ct", False),
+                         ("distance ratio", "median_distance_ratio", False),
+                         ("test-split distance ratio", "median_distance_ratio", True))
+TEST_COPY_COLUMNS = (("copy rate", "copy_rate", True), ("exact copies", "exact_copy_rate", True),
+                     ("training rate", "heldout_copy_rate", True), ("C_T", "ct", True))
 
 
 def copies_table(frame: pd.DataFrame, group: str = "copies", test_split: bool = False) -> str:
     """A group's rows with one copy test's numbers in both spaces: against the training split, or against the test
     split (`test_split`), under the rule each record states."""
-    spaces, columns = ("teacher", "pixel"), TEST_COPY_COLUMNS if test_split else TRAINING_COPY_COLUMNS
-    header = ["generator", "CS", "seeds"] + [f"{s} {label}" for s in spaces for label, _ in columns]
+    columns = TEST_COPY_COLUMNS if test_split else TRAINING_COPY_COLUMNS
+    header = ["generator", "CS", "seeds"] + [f"{s} {label}" for s in SPACES for label, _, _ in columns]
     rows = []
     for r in frame[frame.group == group].itertuples():
         cells = [f"`{r.generator}`", _fmt(r.cs), str(r.seeds)]
         unseen = r.copying.get("test_split") or {}
-        measures = unseen if test_split else r.copying
-        for space in spaces:
-            cells += [_fmt((unseen if key.startswith("test_split ") else measures).get(space, {})
-                           .get(key.removeprefix("test_split "))) for _, key in columns]
+        for space in SPACES:
+            cells += [_fmt((unseen if from_test_split else r.copying).get(space, {}).get(key))
+                      for _, key, from_test_split in columns]
         rows.append(cells)
     return markdown_table(header, rows)
 

@@ -257,8 +257,8 @@ COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate e
              f"held-out rate, the held-out rate + {COPY_RATE_MARGIN:g}), or C_T is below {CT_LIMIT:g} while the "
              "samples lie relatively nearer the training split than the test split (median nearest-neighbour "
              "distance ratio lower against the training split; smooth samples lie near real images of either "
-             "split); copy rate: "
-             "share of samples nearer a training image than the 1st percentile of held-out (test) images are")
+             "split); copy rate: share of samples nearer a training image than the 1st percentile of held-out "
+             "(test) images are")
 
 TEST_COPY_RULE = (f"flagged when, in the teacher's or in pixel space, the copy rate against the test split exceeds "
                   f"max({COPY_RATE_FACTOR:g} × the training rate, the training rate + {COPY_RATE_MARGIN:g}); copy "
